@@ -1,0 +1,101 @@
+"""Text and metadata extraction with trafilatura.
+
+An extraction always says how it went. `empty` (no article text found) and `failed` (the
+document could not be parsed) are outcomes in their own right: callers must never score them as
+"no hype".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import trafilatura
+
+logger = logging.getLogger(__name__)
+
+ExtractionStatus = Literal["ok", "empty", "not-html", "failed"]
+MIN_TEXT_CHARS = 40  # below this, what trafilatura returns is page furniture, not an article
+LANGUAGE_SAMPLE_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class Extraction:
+    status: ExtractionStatus
+    text: str = ""
+    title: str | None = None
+    author: str | None = None
+    published: dt.date | None = None
+    site_name: str | None = None
+    language: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+
+def extract_html(html: str | bytes, url: str | None = None, *, fast: bool = False) -> Extraction:
+    """Extract the main text and metadata of an HTML page."""
+    if isinstance(html, bytes) and b"\x00" in html[:4096]:
+        return Extraction("not-html", reason="binary content")
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast
+        )
+    except Exception as exc:  # trafilatura/lxml raise a variety of parser errors on broken input
+        logger.debug("extraction failed for %s", url, exc_info=True)
+        return Extraction("failed", reason=f"{type(exc).__name__}: {exc}")
+    if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
+        return Extraction("empty", title=getattr(doc, "title", None), reason="no article text found")
+    text = doc.text.strip()
+    return Extraction(
+        "ok",
+        text=text,
+        title=doc.title or None,
+        author=doc.author or None,
+        published=parse_date(doc.date),
+        site_name=doc.sitename or None,
+        language=doc.language or detect_language(text),
+    )
+
+
+def extract_plain_text(text: str) -> Extraction:
+    """A plain-text document: the text itself, its first line as the title when it looks like one."""
+    text = text.strip()
+    if len(text) < MIN_TEXT_CHARS:
+        return Extraction("empty", text=text, reason="no article text found")
+    first_line = text.split("\n", 1)[0].strip().lstrip("#").strip()
+    title = first_line if 0 < len(first_line) <= 200 and "\n" in text else None
+    return Extraction("ok", text=text, title=title, language=detect_language(text))
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    if len(sample.strip()) < 20:
+        return None
+    language, probability = _language_identifier().classify(sample)
+    return language if probability >= 0.5 else None

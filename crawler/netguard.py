@@ -1,0 +1,57 @@
+"""Refuse URLs that point into the machine's own network.
+
+A monitor that fetches URLs handed to it by users or found on untrusted pages must not be usable
+to reach loopback services, the local network or cloud metadata endpoints. Every hop of a
+redirect chain is checked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from crawler.errors import BlockedAddressError, FetchError
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+def resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+    return sorted({info[4][0] for info in infos})
+
+
+def check_url(url: str, *, allow_private: bool = False) -> None:
+    """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is public."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a bare path'!r}")
+    if not parts.hostname:
+        raise FetchError("the URL has no host")
+    if allow_private:
+        return
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    for address in resolve(parts.hostname, port):
+        if not is_public_address(address):
+            raise BlockedAddressError(
+                f"refusing to fetch {parts.hostname} ({address}): loopback, private and link-local "
+                "addresses need --allow-private"
+            )

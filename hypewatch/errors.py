@@ -1,0 +1,20 @@
+"""Errors the CLI reports to the user as one line and a non-zero exit."""
+
+
+class HypewatchError(Exception):
+    """Base class of errors that are the user's to fix, not bugs."""
+
+    exit_code = 2
+
+
+class ConfigError(HypewatchError):
+    """A setting or configuration file is invalid."""
+
+
+class TargetError(HypewatchError):
+    """One `check` target could not be fetched, read or extracted."""
+
+    def __init__(self, target: str, reason: str):
+        super().__init__(f"{target}: {reason}")
+        self.target = target
+        self.reason = reason

@@ -1,0 +1,13 @@
+"""Storage errors."""
+
+
+class StorageError(Exception):
+    """A database operation failed in a way the caller can report."""
+
+
+class MigrationError(StorageError):
+    """The database schema could not be brought up to date."""
+
+
+class NotFound(StorageError):
+    """A requested row does not exist."""

@@ -1,0 +1,227 @@
+"""The database schema: typed SQLAlchemy 2.0 models.
+
+Human labels (`Label`) and model output (`Prediction`) live in separate tables; every prediction
+names the model version that made it. Raw HTML is kept gzip-compressed on each document version
+so stored pages can be re-extracted and re-scored later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+SIGNAL_NAMES = ("cure_claim", "clinic_promotion", "missing_trial_reference", "testimonial", "risk_minimisation")
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Source(Base):
+    """A configured crawl source (mirrors an entry of the sources file)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    pages: Mapped[list[Page]] = relationship(back_populates="source")
+
+
+class Page(Base):
+    """One canonical URL; its content over time is in `DocumentVersion`."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The version the page shows now and that version's newest prediction: kept here so listing
+    # and aggregating 100,000 pages never has to find "the latest row per group".
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_versions.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    current_prediction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("predictions.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+
+    source: Mapped[Source | None] = relationship(back_populates="pages")
+    versions: Mapped[list[DocumentVersion]] = relationship(
+        back_populates="page",
+        order_by="DocumentVersion.id",
+        cascade="all, delete-orphan",
+        foreign_keys="DocumentVersion.page_id",
+    )
+    current_version: Mapped[DocumentVersion | None] = relationship(foreign_keys=[current_version_id], post_update=True)
+    current_prediction: Mapped[Prediction | None] = relationship(
+        foreign_keys=[current_prediction_id], post_update=True
+    )
+
+
+class DocumentVersion(Base):
+    """The extracted content of a page at one time; a new row only when the text changed."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("page_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(1000))
+    author: Mapped[str | None] = mapped_column(String(500))
+    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    site_name: Mapped[str | None] = mapped_column(String(500))
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    raw_html_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    page: Mapped[Page] = relationship(back_populates="versions", foreign_keys=[page_id])
+    predictions: Mapped[list[Prediction]] = relationship(back_populates="version", cascade="all, delete-orphan")
+    labels: Mapped[list[Label]] = relationship(back_populates="version", cascade="all, delete-orphan")
+
+
+class ModelVersion(Base):
+    """A trained model in the registry; predictions point to it."""
+
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    training_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Prediction(Base):
+    """One model version's scores for one document version.
+
+    Per-signal probabilities and flags are columns (not only JSON) so the dashboard can aggregate
+    them in SQL; the evidence sentences are JSON.
+    """
+
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("version_id", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"), index=True)
+    model_version: Mapped[str] = mapped_column(ForeignKey("model_versions.version"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    relevance: Mapped[float] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean, index=True)
+    hype_score: Mapped[float] = mapped_column(Float, index=True)
+    p_cure_claim: Mapped[float] = mapped_column(Float, default=0.0)
+    p_clinic_promotion: Mapped[float] = mapped_column(Float, default=0.0)
+    p_missing_trial_reference: Mapped[float] = mapped_column(Float, default=0.0)
+    p_testimonial: Mapped[float] = mapped_column(Float, default=0.0)
+    p_risk_minimisation: Mapped[float] = mapped_column(Float, default=0.0)
+    flag_cure_claim: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_clinic_promotion: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_missing_trial_reference: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_testimonial: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_risk_minimisation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"signals": {name: {probability, flagged, evidence}}, "counter_signals": {name: {present, evidence}}}
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    version: Mapped[DocumentVersion] = relationship(back_populates="predictions", foreign_keys=[version_id])
+
+
+class Label(Base):
+    """An analyst's judgement of one document version; never overwritten by the model."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    relevant: Mapped[bool | None] = mapped_column(Boolean)
+    cure_claim: Mapped[bool | None] = mapped_column(Boolean)
+    clinic_promotion: Mapped[bool | None] = mapped_column(Boolean)
+    missing_trial_reference: Mapped[bool | None] = mapped_column(Boolean)
+    testimonial: Mapped[bool | None] = mapped_column(Boolean)
+    risk_minimisation: Mapped[bool | None] = mapped_column(Boolean)
+    hype: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    version: Mapped[DocumentVersion] = relationship(back_populates="labels")
+
+
+class CrawlRun(Base):
+    """One crawl of one source: when, how it ended, and what it found."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_name", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_name: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | timeout
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    pages_new: Mapped[int] = mapped_column(Integer, default=0)
+    pages_changed: Mapped[int] = mapped_column(Integer, default=0)
+    pages_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    dropped: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reason -> count
+    errors: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind -> count
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str | None] = mapped_column(Text)
