@@ -1,0 +1,212 @@
+"""The one place that wires the packages together.
+
+`Hypewatch` turns `Settings` into the pieces the commands and the dashboard use: the database,
+the model registry and the current model, and the end-to-end check of one target (fetch, extract,
+score, optionally store).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from classifier.corpus import load_corpus
+from classifier.errors import ModelFileError
+from classifier.model import DocumentScore, HypeModel
+from classifier.registry import ModelInfo, ModelRegistry, train
+from crawler.errors import CrawlerError
+from crawler.extract import Extraction, extract_html, extract_plain_text
+from crawler.fetch import fetch, looks_like_html
+from hypewatch.errors import TargetError
+from hypewatch.settings import Settings
+from storage.db import Database
+from storage.repository import ExtractedDocument, StoreResult, register_model_version, store_document, store_prediction
+
+logger = logging.getLogger(__name__)
+
+HTML_SUFFIXES = (".html", ".htm")
+TEXT_SUFFIXES = (".txt",)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One target, extracted and scored."""
+
+    target: str
+    url: str | None
+    extraction: Extraction
+    score: DocumentScore
+    raw_html: bytes | None = None
+
+    @property
+    def storage_url(self) -> str:
+        """The page's key in the database: its URL, or a file: URI for local files."""
+        if self.url:
+            return self.url
+        if self.target == "-":
+            from storage.repository import content_fingerprint
+
+            return f"stdin:{content_fingerprint(self.extraction.text)[:16]}"
+        return Path(self.target).resolve().as_uri()
+
+    def to_json(self) -> dict[str, Any]:
+        score = self.score.to_dict()
+        return {
+            "target": self.target,
+            "url": self.url,
+            "title": self.extraction.title,
+            "published": self.extraction.published.isoformat() if self.extraction.published else None,
+            "extraction": {"status": self.extraction.status, "chars": self.extraction.chars},
+            "text": self.extraction.text,
+            "relevance": score["relevance"],
+            "relevant": score["relevant"],
+            "hype_score": score["hype_score"],
+            "signals": score["signals"],
+            "counter_signals": score["counter_signals"],
+            "model_version": score["model_version"],
+        }
+
+
+class Hypewatch:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @functools.cached_property
+    def database(self) -> Database:
+        return Database(self.settings.database_url)
+
+    @functools.cached_property
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.settings.model_dir)
+
+    @functools.cached_property
+    def _model_and_info(self) -> tuple[HypeModel, ModelInfo]:
+        if self.registry.current_version() is None:
+            print("hypewatch: no model yet; training one from the labelled corpus (this happens once)...",
+                  file=sys.stderr)
+            return self.train()
+        return self.registry.load()
+
+    @property
+    def model(self) -> HypeModel:
+        return self._model_and_info[0]
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model_and_info[1]
+
+    def train(self, extra_documents=(), **params: Any) -> tuple[HypeModel, ModelInfo]:
+        """Train on `seeds/` (plus `extra_documents`), save the model and make it current."""
+        corpus = load_corpus(self.settings.seeds_dir).extended(extra_documents)
+        model, info = train(corpus, **params)
+        info = self.registry.save(model, info)
+        self.__dict__["_model_and_info"] = (model, info)
+        return model, info
+
+    def register_model(self, session) -> None:
+        info = self.model_info
+        register_model_version(
+            session, info.version, file_sha256=info.sha256, params=info.params, metrics=info.metrics,
+            training_seconds=info.training_seconds, documents=info.documents,
+        )
+
+    # ------------------------------------------------------------------ check
+    def check(self, target: str, *, allow_private: bool = False, stdin: BinaryIO | None = None) -> CheckResult:
+        """Fetch or read `target`, extract it and score it; raise `TargetError` when it cannot be scored."""
+        url, raw, extraction = self._read_target(target, allow_private=allow_private, stdin=stdin)
+        if extraction.status != "ok":
+            raise TargetError(target, _extraction_problem(extraction))
+        score = self.model.score(extraction.text)
+        return CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
+
+    def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
+        scheme = urlsplit(target).scheme.lower()
+        if target == "-":
+            data = (stdin or sys.stdin.buffer).read()
+            return None, _html_or_none(data), _extract_bytes(data, prefer_html=None)
+        if scheme in ("http", "https"):
+            try:
+                page = fetch(
+                    target, user_agent=self.settings.user_agent, timeout=self.settings.fetch_timeout,
+                    max_bytes=self.settings.max_download_bytes, allow_private=allow_private,
+                )
+            except CrawlerError as exc:
+                raise TargetError(target, str(exc)) from None
+            if not page.is_html:
+                raise TargetError(target, f"not HTML (content type {page.content_type or 'unknown'})")
+            return page.url, page.body, extract_html(page.body, page.url)
+        if len(scheme) > 1:  # one letter would be a Windows drive
+            raise TargetError(target, f"unsupported URL scheme {scheme!r}: only http and https are fetched")
+        return None, *self._read_file(target)
+
+    def _read_file(self, target: str) -> tuple[bytes | None, Extraction]:
+        path = Path(target)
+        suffix = path.suffix.lower()
+        if suffix not in HTML_SUFFIXES + TEXT_SUFFIXES:
+            raise TargetError(target, "unsupported file type: give an .html, .htm or .txt file, a URL, or - for stdin")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise TargetError(target, "no such file") from None
+        except IsADirectoryError:
+            raise TargetError(target, "is a directory") from None
+        except OSError as exc:
+            raise TargetError(target, f"cannot read file: {exc.strerror}") from None
+        if len(data) > self.settings.max_download_bytes:
+            raise TargetError(target, f"file larger than the {self.settings.max_download_bytes // (1024 * 1024)} MB limit")
+        if suffix in HTML_SUFFIXES:
+            return data, _extract_bytes(data, prefer_html=True)
+        return None, _extract_bytes(data, prefer_html=False)
+
+    # ------------------------------------------------------------------ save
+    def save(self, result: CheckResult) -> StoreResult:
+        """Store page, version (only if the text changed) and this model's prediction."""
+        doc = ExtractedDocument(
+            url=result.storage_url,
+            domain=urlsplit(result.url).hostname or "" if result.url else ("(stdin)" if result.target == "-" else "(file)"),
+            text=result.extraction.text,
+            title=result.extraction.title,
+            author=result.extraction.author,
+            published=result.extraction.published,
+            language=result.extraction.language,
+            site_name=result.extraction.site_name,
+            raw_html=result.raw_html,
+            fetched_at=dt.datetime.now(dt.UTC),
+        )
+        with self.database.session() as session:
+            self.register_model(session)
+            stored = store_document(session, doc)
+            store_prediction(session, stored.version_id, result.score.to_dict())
+        return stored
+
+
+def _html_or_none(data: bytes) -> bytes | None:
+    return data if looks_like_html(data) else None
+
+
+def _extract_bytes(data: bytes, *, prefer_html: bool | None) -> Extraction:
+    if b"\x00" in data[:4096]:
+        return Extraction("not-html", reason="binary content")
+    is_html = looks_like_html(data) if prefer_html is None else prefer_html
+    if is_html:
+        return extract_html(data)
+    try:
+        return extract_plain_text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Extraction("failed", reason="text is not UTF-8")
+
+
+def _extraction_problem(extraction: Extraction) -> str:
+    reasons = {
+        "empty": "no article text could be extracted (extraction empty); not scored",
+        "not-html": "not HTML or text",
+        "failed": "extraction failed",
+    }
+    reason = reasons[extraction.status]
+    return f"{reason}: {extraction.reason}" if extraction.reason and extraction.status != "empty" else reason
