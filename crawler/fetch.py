@@ -7,13 +7,14 @@ uses httpx with redirects followed by hand, each hop checked by `netguard`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpx
 
 from crawler.errors import FetchError
-from crawler.netguard import check_url
+from crawler.netguard import check_url, is_public_address
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +46,16 @@ def fetch(
     timeout: float = 20.0,
     max_bytes: int = 10 * 1024 * 1024,
     allow_private: bool = False,
+    address_allowed: Callable[[str], bool] = is_public_address,
 ) -> FetchedPage:
-    """GET `url`, following up to ten redirects, reading at most `max_bytes` of the body."""
+    """GET `url`, following up to ten redirects, reading at most `max_bytes` of the body.
+
+    Every hop is checked by `netguard.check_url` before it is requested.
+    """
     headers = {"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"}
     with httpx.Client(headers=headers, timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, allow_private=allow_private)
+            check_url(url, allow_private=allow_private, address_allowed=address_allowed)
             try:
                 with client.stream("GET", url) as response:
                     if response.is_redirect:

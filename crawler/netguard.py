@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from crawler.errors import BlockedAddressError, FetchError
@@ -39,8 +40,12 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def check_url(url: str, *, allow_private: bool = False) -> None:
-    """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is public."""
+def check_url(url: str, *, allow_private: bool = False,
+              address_allowed: Callable[[str], bool] = is_public_address) -> None:
+    """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is allowed.
+
+    `address_allowed` decides per resolved address; the default admits public addresses only.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a bare path'!r}")
@@ -50,7 +55,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
         return
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     for address in resolve(parts.hostname, port):
-        if not is_public_address(address):
+        if not address_allowed(address):
             raise BlockedAddressError(
                 f"refusing to fetch {parts.hostname} ({address}): loopback, private and link-local "
                 "addresses need --allow-private"

@@ -1,0 +1,336 @@
+"""Shared fixtures: real HTTP servers, real SQLite and PostgreSQL databases, a trained model.
+
+- `local_site`: a threaded HTTP server on 127.0.0.1 whose routes a test declares.
+- `database_url`: a fresh, empty database per test. SQLite by default; tests marked
+  `@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)` run on both SQLite and the
+  PostgreSQL server (HYPEWATCH_TEST_POSTGRES_URL, default 127.0.0.1:5432/test) and are skipped
+  with a clear reason when that server is unreachable. With HYPEWATCH_DATABASE_URL set to a
+  PostgreSQL URL, every test's database is made on that server instead.
+- `model_dir`: a model trained once per session from seeds/, copied into each test's home.
+- `settings` / `app` / `cli_env`: a private HYPEWATCH_HOME per test, wired to the above.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from hypewatch.app import Hypewatch
+from hypewatch.settings import PROJECT_ROOT, Settings
+
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+# ---------------------------------------------------------------- local HTTP site
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class LocalSite:
+    """A real HTTP server on loopback; tests add routes and read what was requested."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                site.requests.append(self.path)
+                route = site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    route = Route(404, b"<html><body><p>not found</p></body></html>", {"Content-Type": "text/html"})
+                if route.delay:
+                    time.sleep(route.delay)
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(self, path: str, body: str | bytes = b"", *, status: int = 200, content_type: str = "text/html; charset=utf-8",
+            headers: dict[str, str] | None = None, delay: float = 0.0) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        self.routes[path] = Route(status, data, all_headers, delay)
+        return self.url(path)
+
+    def add_redirect(self, path: str, location: str, status: int = 302) -> str:
+        return self.add(path, b"", status=status, headers={"Location": location})
+
+
+@pytest.fixture(scope="session")
+def local_site() -> Iterator[LocalSite]:
+    site = LocalSite()
+    site.thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+def article_html(title: str, body_text: str, *, published: str | None = "2026-03-14", extra: str = "") -> str:
+    """A realistic article page around `body_text` (paragraphs split on blank lines)."""
+    paragraphs = "\n".join(f"<p>{p.strip()}</p>" for p in body_text.split("\n") if p.strip())
+    meta = f'<meta property="article:published_time" content="{published}">' if published else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>{meta}</head>
+<body><header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/about">About</a></nav></header>
+<main><article><h1>{title}</h1>{paragraphs}</article></main>{extra}
+<footer><p>Copyright 2026 Example Health Media. All rights reserved.</p><a href="/privacy">Privacy</a></footer>
+</body></html>"""
+
+
+# ---------------------------------------------------------------- databases
+def _postgres_server_url() -> str:
+    configured = os.environ.get("HYPEWATCH_DATABASE_URL", "")
+    if configured.startswith("postgresql"):
+        return configured
+    return os.environ.get("HYPEWATCH_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = _postgres_server_url()
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {make_url(url).render_as_string(hide_password=True)}; "
+                    f"PostgreSQL storage tests skipped ({type(exc.orig).__name__})")
+    finally:
+        engine.dispose()
+    return url
+
+
+def _fresh_postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    name = f"hw_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def _wants_postgres_everywhere() -> bool:
+    return os.environ.get("HYPEWATCH_DATABASE_URL", "").startswith("postgresql")
+
+
+@pytest.fixture
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh empty database URL ("sqlite" unless parametrised with "postgresql")."""
+    backend = getattr(request, "param", "postgresql" if _wants_postgres_everywhere() else "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hypewatch.db'}"
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    url, drop = _fresh_postgres_database(admin_url)
+    try:
+        yield url
+    finally:
+        drop()
+
+
+# ---------------------------------------------------------------- model and app
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """A model trained once per session from seeds/ (the slowest fixture; shared)."""
+    home = tmp_path_factory.mktemp("model-home")
+    settings = Settings.from_environ({"HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR)})
+    Hypewatch(settings).train()
+    return settings.model_dir
+
+
+@pytest.fixture
+def home(tmp_path, model_dir) -> Path:
+    """A private HYPEWATCH_HOME holding a copy of the session's trained model."""
+    path = tmp_path / "home"
+    shutil.copytree(model_dir, path / "models")
+    return path
+
+
+@pytest.fixture
+def settings(home, database_url) -> Settings:
+    return Settings.from_environ({
+        "HYPEWATCH_HOME": str(home),
+        "HYPEWATCH_DATABASE_URL": database_url,
+        "HYPEWATCH_SEEDS": str(SEEDS_DIR),
+    })
+
+
+@pytest.fixture
+def app(settings) -> Iterator[Hypewatch]:
+    application = Hypewatch(settings)
+    yield application
+    if "database" in application.__dict__:
+        application.database.close()
+
+
+@pytest.fixture
+def cli_env(settings) -> dict[str, str]:
+    """The environment a user would run the CLI with, pointing at this test's home and database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
+    env.update({
+        "HYPEWATCH_HOME": str(settings.home),
+        "HYPEWATCH_DATABASE_URL": settings.database_url,
+        "HYPEWATCH_SEEDS": str(settings.seeds_dir),
+        "COLUMNS": "120",
+    })
+    return env
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(cli_env) -> Callable[..., CliResult]:
+    """Run `hypewatch ARGS` in a real subprocess, as a user would."""
+
+    def run(*args: str, input: str | bytes | None = None, timeout: float = 180, env: dict | None = None) -> CliResult:
+        data = input.encode("utf-8") if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "hypewatch", *args], input=data, capture_output=True,
+            env={**cli_env, **(env or {})}, timeout=timeout, cwd=PROJECT_ROOT,
+        )
+        return CliResult(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+    return run
+
+
+# ---------------------------------------------------------------- dashboard data
+XSS_TITLE = '<script>window.__pwned = "title"</script><img src=x onerror="window.__pwned = \'img\'">Miracle cure'
+XSS_URL = "javascript:window.__pwned='url'//stem-cell-cure"
+XSS_TEXT = (
+    "Our clinic cures multiple sclerosis with stem cells <script>window.__pwned = 'text'</script>. "
+    "Patients walk again after one injection of mesenchymal stem cells <img src=x onerror=\"window.__pwned='img2'\">.\n"
+    "Book your consultation today: treatment packages start at $15,000 and there are no side effects at all.\n"
+    "\"I was in a wheelchair and now I run marathons\" says Sarah, one of our patients <a href=\"javascript:alert(1)\">link</a>."
+)
+
+
+@dataclass(frozen=True)
+class DashboardDataset:
+    settings: Settings
+    page_ids: list[int]
+    xss_page_id: int
+    versioned_page_id: int
+    domains: list[str]
+
+
+def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> DashboardDataset:
+    """Score corpus documents with the real model and store them as crawled pages: spread over
+    30 weeks, six domains and two sources, one page with two versions, three crawl runs, and a
+    page whose title, text and URL carry script payloads."""
+    import datetime as dt
+
+    from classifier.corpus import load_corpus
+    from storage.crawls import RunCounts, finish_crawl_run
+    from storage.repository import ExtractedDocument, start_crawl_run, store_document, store_prediction, upsert_source
+
+    app = Hypewatch(settings)
+    corpus = load_corpus(settings.seeds_dir)
+    documents = [d for d in corpus.documents if d.relevant][: n_documents - 6] + \
+                [d for d in corpus.documents if not d.relevant][:6]
+    scores = app.model.score_many([d.text for d in documents])
+    domains = ["stemcell-hope.example", "ms-news.example", "clinic-abroad.example", "ms-society.example",
+               "patient-forum.example", "health-daily.example"]
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    page_ids = []
+    with app.database.session() as session:
+        app.register_model(session)
+        news = upsert_source(session, "health-news", "feed", {"start_urls": ["https://ms-news.example/feed"]})
+        clinics = upsert_source(session, "clinic-watch", "site", {"start_urls": ["https://clinic-abroad.example/"]})
+        for i, (doc, score) in enumerate(zip(documents, scores, strict=True)):
+            domain = domains[i % len(domains)]
+            title = doc.text.split("\n", 1)[0][:200]
+            stored = store_document(session, ExtractedDocument(
+                url=f"https://{domain}/articles/{doc.id}", domain=domain, text=doc.text, title=title,
+                published=today - dt.timedelta(days=(i * 37) % 210), language="en",
+                fetched_at=now - dt.timedelta(days=1),
+            ), source_id=(news if i % 2 else clinics).id)
+            store_prediction(session, stored.version_id, score.to_dict())
+            page_ids.append(stored.page_id)
+        # A page that changed: its second version adds a cure claim.
+        first = documents[0]
+        changed_text = first.text + "\nUpdate: our new protocol now reverses MS in nine of ten patients."
+        version = store_document(session, ExtractedDocument(
+            url=f"https://{domains[0]}/articles/{first.id}", domain=domains[0], text=changed_text,
+            title=first.text.split("\n", 1)[0][:200], published=today, fetched_at=now,
+        ), source_id=clinics.id)
+        store_prediction(session, version.version_id, app.model.score(changed_text).to_dict())
+        xss = store_document(session, ExtractedDocument(
+            url=XSS_URL, domain="evil.example", text=XSS_TEXT, title=XSS_TITLE, published=today,
+            author='<b onmouseover="window.__pwned=\'author\'">Dr Evil</b>', fetched_at=now,
+        ), source_id=clinics.id)
+        store_prediction(session, xss.version_id, app.model.score(XSS_TEXT).to_dict())
+        for name, status, counts in (
+            ("health-news", "ok", RunCounts(pages_fetched=30, pages_new=24, pages_unchanged=6,
+                                            dropped={"not-relevant": 3}, errors={"http-404": 2})),
+            ("clinic-watch", "failed", RunCounts(pages_fetched=1, errors={"dns": 1})),
+        ):
+            run = start_crawl_run(session, name)
+            finish_crawl_run(session, run.id, status, counts, message="connection refused" if status == "failed" else None)
+    app.database.close()
+    return DashboardDataset(settings, page_ids, xss.page_id, version.page_id, domains)
+
+
+@pytest.fixture(scope="session")
+def dashboard_dataset(tmp_path_factory, model_dir) -> DashboardDataset:
+    """A session-wide SQLite database of scored, realistic pages for dashboard tests (read it, or
+    add labels; do not delete)."""
+    home = tmp_path_factory.mktemp("dashboard-home")
+    shutil.copytree(model_dir, home / "models")
+    settings = Settings.from_environ({
+        "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR),
+        "HYPEWATCH_DATABASE_URL": f"sqlite:///{home / 'hypewatch.db'}",
+    })
+    return _store_dashboard_dataset(settings)

@@ -1,0 +1,131 @@
+"""`hypewatch check` end to end: real subprocesses, a real local HTTP server, a real database."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import SEEDS_DIR, article_html
+from storage.db import Database
+from storage.models import DocumentVersion, Page, Prediction
+
+SIGNALS = {"cure_claim", "clinic_promotion", "missing_trial_reference", "testimonial", "risk_minimisation"}
+COUNTERS = {"trial_reference", "risk_disclosure", "regulatory_status", "hedging"}
+CLINIC_TEXT = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def clinic_url(local_site):
+    return local_site.add("/check/clinic", article_html("How Effective Is MS Treatment With Stem Cells?", CLINIC_TEXT))
+
+
+def assert_schema(result: dict) -> None:
+    assert set(result) == {"target", "url", "title", "published", "extraction", "text", "relevance", "relevant",
+                           "hype_score", "signals", "counter_signals", "model_version"}
+    assert result["extraction"]["status"] == "ok" and result["extraction"]["chars"] == len(result["text"])
+    assert set(result["signals"]) == SIGNALS and set(result["counter_signals"]) == COUNTERS
+    assert 0 <= result["hype_score"] <= 100 and 0 <= result["relevance"] <= 1
+    for signal in result["signals"].values():
+        assert set(signal) == {"probability", "flagged", "evidence"}
+        for evidence in signal["evidence"]:
+            assert result["text"][evidence["start"]:evidence["end"]] == evidence["text"]
+    for counter in result["counter_signals"].values():
+        assert set(counter) == {"present", "evidence"}
+
+
+def test_check_url_reports_hype_with_evidence(run_cli, clinic_url):
+    result = run_cli("check", "--json", "--allow-private", clinic_url)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert_schema(report)
+    assert report["url"] == clinic_url and report["title"] == "How Effective Is MS Treatment With Stem Cells?"
+    assert report["published"] == "2026-03-14"
+    assert report["relevant"] and report["hype_score"] >= 50
+    flagged = {name for name, s in report["signals"].items() if s["flagged"]}
+    assert {"cure_claim", "clinic_promotion"} <= flagged
+    assert all(report["signals"][name]["evidence"] for name in flagged)
+
+
+def test_check_file_and_stdin(run_cli, tmp_path):
+    html_file = tmp_path / "page.html"
+    html_file.write_text(article_html("Clinic page", CLINIC_TEXT), encoding="utf-8")
+    text_file = SEEDS_DIR / "docs" / "002_2e031bdff61a7485.txt"
+    result = run_cli("check", "--json", str(html_file), str(text_file))
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["target"] for r in lines] == [str(html_file), str(text_file)]
+    assert lines[0]["url"] is None and lines[1]["title"] == "80% of MS Patients Disease-Free After Stem Cell Study"
+    for line in lines:
+        assert_schema(line)
+
+    piped = run_cli("check", "--json", "-", input=CLINIC_TEXT)
+    assert piped.exit_code == 0, piped.stderr
+    assert_schema(json.loads(piped.stdout))
+
+
+def test_readable_report_without_flags(run_cli, clinic_url):
+    result = run_cli("check", "--allow-private", clinic_url)
+    assert result.exit_code == 0, result.stderr
+    for expected in ("How Effective Is MS Treatment", "Hype score", "Overclaimed efficacy", "cure_claim",
+                     "Counter-signal", "Trial reference"):
+        assert expected.lower() in result.stdout.lower()
+
+
+def test_each_bad_target_is_reported_and_the_others_still_checked(run_cli, local_site, clinic_url, tmp_path):
+    not_html = local_site.add("/check/report.pdf", b"%PDF-1.7 binary", content_type="application/pdf")
+    empty = local_site.add("/check/empty", "<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    unreachable = "http://127.0.0.1:9/gone"
+    missing_file = str(tmp_path / "missing.html")
+    targets = [unreachable, clinic_url, not_html, missing_file, empty, "ftp://example.org/x"]
+    result = run_cli("check", "--json", "--allow-private", *targets)
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["target"] for line in lines] == targets
+    errors = {line["target"]: line["error"] for line in lines if "error" in line}
+    assert set(errors) == set(targets) - {clinic_url}
+    assert "unreachable" in errors[unreachable]
+    assert "not HTML" in errors[not_html]
+    assert "no such file" in errors[missing_file]
+    assert "extraction empty" in errors[empty]
+    assert "only http and https" in errors["ftp://example.org/x"]
+    assert_schema(next(line for line in lines if line["target"] == clinic_url))
+    stderr_lines = [line for line in result.stderr.splitlines() if line.startswith("hypewatch: error:")]
+    assert len(stderr_lines) == 5 and all(any(t in line for t in targets) for line in stderr_lines)
+
+
+def test_private_addresses_need_the_flag(run_cli, clinic_url):
+    result = run_cli("check", clinic_url)
+    assert result.exit_code == 2
+    assert "--allow-private" in result.stderr and clinic_url in result.stderr
+
+
+def test_fail_above(run_cli, clinic_url):
+    assert run_cli("check", "--json", "--allow-private", "--fail-above", "40", clinic_url).exit_code == 3
+    assert run_cli("check", "--json", "--allow-private", "--fail-above", "100", clinic_url).exit_code == 0
+
+
+def test_save_twice_on_unchanged_content_stores_once(run_cli, clinic_url, settings):
+    for _ in range(2):
+        result = run_cli("check", "--json", "--save", "--allow-private", clinic_url)
+        assert result.exit_code == 0, result.stderr
+    db = Database(settings.database_url)
+    with db.session() as session:
+        counts = [session.scalar(select(func.count()).select_from(model)) for model in (Page, DocumentVersion, Prediction)]
+        page = session.scalars(select(Page)).one()
+    db.close()
+    assert counts == [1, 1, 1]
+    assert page.url == clinic_url and page.domain == "127.0.0.1"
+
+
+def test_export_lists_saved_pages(run_cli, local_site, clinic_url, tmp_path):
+    other = local_site.add("/check/news", article_html("Trial news", (SEEDS_DIR / "docs" / "004_b6bcc4307204afad.txt").read_text()))
+    assert run_cli("check", "--save", "--json", "--allow-private", clinic_url, other).exit_code == 0
+    jsonl = run_cli("export")
+    rows = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert sorted(r["url"] for r in rows) == sorted([clinic_url, other])
+    assert all(r["versions"] == 1 and r["hype_score"] is not None and "cure_claim" in r for r in rows)
+    out = tmp_path / "pages.csv"
+    csv_run = run_cli("export", "--format", "csv", "--output", str(out))
+    assert csv_run.exit_code == 0, csv_run.stderr
+    header, *body = out.read_text().splitlines()
+    assert header.startswith("url,title,domain,published,versions,hype_score,relevance") and len(body) == 2
