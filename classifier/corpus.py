@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ ORIGINS = ("user", "written", "analyst")
 ID_PATTERN = re.compile(r"[a-z0-9_-]+")
 LABELS_FILE = "labels.jsonl"
 DOCS_DIR = "docs"
+UNKNOWN = -1  # a label nobody gave
 REQUIRED_KEYS = ("id", "genre", "lang", "origin", "relevant", "signals", "counter_signals", "hype")
 
 
@@ -39,11 +40,14 @@ class LabelledDocument:
     hype: int
     evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     note: str = ""
+    # Labels nobody gave (analysts label only some signals): "relevant", names from `TARGETS`, or
+    # "hype". Written corpus documents leave this empty.
+    unknown: frozenset[str] = frozenset()
 
     def target_vector(self) -> list[int]:
-        """1/0 per entry of `TARGETS` (signals, then counter-signals)."""
+        """1/0 per entry of `TARGETS` (signals, then counter-signals); -1 where unknown."""
         present = self.signals | self.counter_signals
-        return [int(name in present) for name in TARGETS]
+        return [UNKNOWN if name in self.unknown else int(name in present) for name in TARGETS]
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,17 @@ class Corpus:
         return [d.text for d in self.documents]
 
     def targets(self) -> np.ndarray:
-        """(n_documents, 1 + len(TARGETS)): relevance, then each signal and counter-signal."""
-        return np.array([[int(d.relevant), *d.target_vector()] for d in self.documents], dtype=int)
+        """(n_documents, 1 + len(TARGETS)): relevance, then each signal and counter-signal; 1/0, or
+        -1 where a label is unknown."""
+        return np.array(
+            [[UNKNOWN if "relevant" in d.unknown else int(d.relevant), *d.target_vector()] for d in self.documents],
+            dtype=int,
+        ).reshape(len(self.documents), 1 + len(TARGETS))
 
     @property
     def hype(self) -> np.ndarray:
-        return np.array([d.hype for d in self.documents], dtype=int)
+        """The 0-3 hype labels; -1 where unknown."""
+        return np.array([UNKNOWN if "hype" in d.unknown else d.hype for d in self.documents], dtype=int)
 
     @property
     def evidence(self) -> list[dict[str, tuple[str, ...]]]:
@@ -85,6 +94,8 @@ class Corpus:
         for doc in sorted(self.documents, key=lambda d: d.id):
             record = [doc.id, doc.text, doc.relevant, sorted(doc.signals), sorted(doc.counter_signals), doc.hype,
                       sorted((k, list(v)) for k, v in doc.evidence.items())]
+            if doc.unknown:
+                record.append(sorted(doc.unknown))
             digest.update(json.dumps(record, sort_keys=True).encode("utf-8"))
         return digest.hexdigest()
 
@@ -94,6 +105,78 @@ class Corpus:
         for doc in extra:
             by_id[doc.id] = doc
         return Corpus(tuple(sorted(by_id.values(), key=lambda d: d.id)))
+
+
+def analyst_document(doc_id: str, text: str, *, relevant: bool | None, signals: Mapping[str, bool | None],
+                     hype: int | None, lang: str | None = None, note: str = "") -> LabelledDocument | None:
+    """A `LabelledDocument` (origin "analyst") from an analyst's partial judgement; None if it says nothing.
+
+    `None` means "not judged". The guide's rules fill what follows from what was judged: a page
+    that is not relevant has no signals and hype 0; a page with a signal is relevant. Analysts do
+    not label counter-signals, so those are unknown.
+    """
+    signals = {name: signals.get(name) for name in SIGNALS}
+    if relevant is None and any(signals.values()):
+        relevant = True
+    if relevant is False:
+        signals = dict.fromkeys(SIGNALS, False)
+        hype = 0
+    if relevant is None and hype is None and all(v is None for v in signals.values()):
+        return None
+    if hype is not None and not 0 <= int(hype) <= 3:
+        raise CorpusError([f"{doc_id}: hype must be 0 to 3, got {hype!r}"])
+    unknown = {name for name, value in signals.items() if value is None} | set(COUNTER_SIGNALS)
+    if relevant is None:
+        unknown.add("relevant")
+    if hype is None:
+        unknown.add("hype")
+    return LabelledDocument(
+        id=doc_id,
+        text=text,
+        genre="other",
+        lang=(lang or "en")[:2].lower(),
+        origin="analyst",
+        relevant=bool(relevant),
+        signals=frozenset(name for name, value in signals.items() if value),
+        counter_signals=frozenset(),
+        hype=int(hype or 0),
+        unknown=frozenset(unknown),
+        note=note,
+    )
+
+
+def near_duplicate_groups(corpus: Corpus, threshold: float = 0.5) -> list[int]:
+    """Group ids such that documents sharing most of their word 5-grams share a group.
+
+    Cross-validation keeps a group in one fold, so a near-copy of a training document (another
+    version of the same page, a syndicated article) never flatters the held-out score.
+    """
+    shingles = []
+    for doc in corpus.documents:
+        words = doc.text.lower().split()
+        shingles.append({" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))})
+    parent = list(range(len(shingles)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    index: dict[str, list[int]] = {}
+    for i, s in enumerate(shingles):
+        for sh in s:
+            index.setdefault(sh, []).append(i)
+    for i, s in enumerate(shingles):
+        overlap: dict[int, int] = {}
+        for sh in s:
+            for j in index[sh]:
+                if j > i:
+                    overlap[j] = overlap.get(j, 0) + 1
+        for j, common in overlap.items():
+            if common / max(1, min(len(s), len(shingles[j]))) >= threshold:
+                parent[find(j)] = find(i)
+    return [find(i) for i in range(len(shingles))]
 
 
 def load_corpus(seeds_dir: Path) -> Corpus:
@@ -116,10 +199,12 @@ def _read(seeds_dir: Path) -> tuple[list[LabelledDocument], list[CorpusProblem]]
     documents: list[LabelledDocument] = []
     problems: list[CorpusProblem] = []
     seen: dict[str, int] = {}
+    mentioned: set[str] = set()  # ids of label lines, valid or not: a bad line is one problem, not two
     with labels_path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
+            mentioned.add(_line_id(line))
             doc, line_problems = _parse_line(line, docs_dir)
             problems.extend(CorpusProblem(str(labels_path), number, p) for p in line_problems)
             if doc is None:
@@ -131,11 +216,19 @@ def _read(seeds_dir: Path) -> tuple[list[LabelledDocument], list[CorpusProblem]]
             documents.append(doc)
     if docs_dir.is_dir():
         for path in sorted(docs_dir.glob("*.txt")):
-            if path.stem not in seen:
+            if path.stem not in mentioned:
                 problems.append(CorpusProblem(str(path), None, f"no label line for {path.stem!r} in {LABELS_FILE}"))
     if not documents and not problems:
         problems.append(CorpusProblem(str(labels_path), None, "no documents"))
     return documents, problems
+
+
+def _line_id(line: str) -> str | None:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record.get("id") if isinstance(record, dict) else None
 
 
 def _parse_line(line: str, docs_dir: Path) -> tuple[LabelledDocument | None, list[str]]:

@@ -17,3 +17,11 @@ class CorpusError(ClassifierError):
 
 class ModelFileError(ClassifierError):
     """A model file is missing, outside the model directory, altered, or of untrusted types."""
+
+
+class QualityGateError(ClassifierError):
+    """An evaluation figure fell below its pinned floor; `failures` names each one."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        super().__init__("quality gate failed: " + "; ".join(failures))

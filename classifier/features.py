@@ -1,146 +1,757 @@
-"""Hand-built cue features: the things an analyst looks for that n-grams see poorly.
+"""Text features: one tokenisation pass per document gives word n-grams and analyst cue counts.
 
-`CueFeatures` counts pattern families (registry IDs, DOIs, prices, calls to action, provider
-voice, hedges, negation near efficacy words, named risks, how many conditions a page offers to
-treat, ...) and returns them log-scaled, one column per family, for sentences or whole documents.
+`TextFeaturizer` is the first step of the model's Pipeline. For each document it splits the text
+into sentences (with offsets), tokenises every sentence once and, from that single pass, builds
+
+* TF-IDF word unigrams and bigrams per sentence, and summed per document, from a vocabulary
+  fitted on the training texts;
+* counts of analyst *cue families* (`FAMILIES`) per sentence and per document: trial registry IDs,
+  DOIs and PMIDs, named trials and journals, study attributions, vague attributions ("research
+  shows"), in-house statistics, prices and currencies, calls to action, contact details,
+  first-person provider voice ("our patients", "we offer"), first-person patient voice, travel
+  logistics, named clinics, fundraising, hedges, negations, efficacy and benefit words (split by
+  negation scope, questions and reported speech), named risks, negated risks ("no side effects"),
+  safety claims, regulators and approval status, legitimacy markers offered as proof,
+  patient-story vocabulary, page furniture, and the topic words that decide relevance (stem-cell
+  terms and MS terms, strong and contextual);
+* document-level extras (`DOC_EXTRAS`): how many distinct conditions the page offers to treat,
+  whether it names both topics, its length, and how prose-like it is (reference lists,
+  navigation and tag pages are not prose).
+
+Negation scope: a negator ("no", "not", "without", ... in several languages) up to
+`NEGATION_WINDOW` tokens before an efficacy, benefit, risk or safety word turns it into its
+negated family, so "there is no cure" is not a cure word and "no side effects" is a safety claim,
+not a named risk.
+
+Speed: cue words are found by dictionary look-ups on the tokens (memoised per distinct token),
+multi-word cues by a phrase table keyed on the first two tokens, structured tokens (NCT numbers,
+PMC ids, "XYZ-MS" trial acronyms) by patterns checked once per distinct token; n-gram columns by
+one vectorised look-up. Nothing runs once per cue or per n-gram in Python, which keeps scoring a
+1,000-word page to a few milliseconds.
+
+Persistence: the fitted vocabulary is NumPy arrays (`unigrams_`, `bigram_pairs_`, `idf_`), which
+skops saves and loads quickly; the look-up tables are rebuilt from them on load.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise, repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
-_I = re.IGNORECASE
+from classifier.text import Sentence, split_sentences
 
-PATTERNS: dict[str, re.Pattern[str]] = {
-    "registry_id": re.compile(
-        r"\b(?:NCT\s?\d{8}|ISRCTN\s?\d{6,8}|EudraCT\s*(?:no\.?|number)?\s*\d{4}-\d{6}-\d{2}|\d{4}-\d{6}-\d{2}"
-        r"|EU\s?CT\s*(?:no\.?|number)?\s*\d{4}-\d{6}-\d{2}-\d{2}|ACTRN\s?\d{14}|ChiCTR[-\w]{6,})\b",
-        _I,
-    ),
-    "doi_pmid": re.compile(r"\b(?:doi:?\s*10\.\d{4,9}/\S+|10\.\d{4,9}/[-._;()/:a-z0-9]+|PMID:?\s*\d{6,9}|PMC\d{5,8})", _I),
-    "named_trial": re.compile(r"\b(?:MIST|BEAT-MS|RAM-MS|STAR-MS|NET-MS|HALT-MS|ASTIMS|MESEMS|COAST|MOST|ASTIMS)\b"),
-    "journal": re.compile(
-        r"\b(?:Lancet(?: Neurology)?|JAMA(?: Neurology)?|New England Journal|NEJM|BMJ|JNNP|Neurology(?: journal)?|"
-        r"Multiple Sclerosis Journal|Annals of Neurology|Brain|Nature Medicine|Journal of [A-Z][a-z]+|"
-        r"published in|peer-reviewed|et al\.?)",
-    ),
-    "study_attribution": re.compile(
-        r"\b(?:university|hospital|institute|researchers at|led by|co-author|professor|Dr\.?)\b", _I
-    ),
-    "vague_study": re.compile(
-        r"\b(?:a (?:recent |new |groundbreaking |landmark )?(?:study|trial|research)|studies (?:have )?(?:show|found|suggest)|"
-        r"research (?:shows|has shown|suggests)|scientists (?:say|have found)|clinical(?:ly)? proven|proven)\b",
-        _I,
-    ),
-    "percent": re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:%|percent|per cent)", _I),
-    "price": re.compile(
-        r"(?:[$€£¥₺]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:USD|EUR|GBP|dollars|euros|pounds)\b|\b(?:price|cost|package|"
-        r"financing|payment plan|all-inclusive|discount)\b)",
-        _I,
-    ),
-    "call_to_action": re.compile(
-        r"\b(?:book (?:a|your|now)|schedule (?:a|your)|contact us|call (?:us|now|today)|free consultation|"
-        r"request (?:a|your|more)|apply now|get started|enquire|inquire|whatsapp|fill (?:in|out) the form|"
-        r"speak (?:to|with) (?:a|our)|reserve|limited (?:spots|places))\b",
-        _I,
-    ),
-    "contact": re.compile(r"(?:\+\d[\d\s().-]{7,}\d|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\bwww\.[\w-]+\.\w+)", _I),
-    "provider_voice": re.compile(
-        r"\b(?:our (?:clinic|patients|team|doctors|physicians|centre|center|protocol|treatment|facility|program(?:me)?)|"
-        r"we (?:offer|provide|treat|recommend|use|have treated|specialise|specialize|are proud)|"
-        r"at our|join (?:us|our))\b",
-        _I,
-    ),
-    "first_person": re.compile(r"\b(?:I|I'm|I've|I'd|my|me)\b"),
-    "travel": re.compile(
-        r"\b(?:airport|hotel|flight|visa|travel|abroad|overseas|Mexico|Panama|Cancun|Tijuana|Costa Rica|Colombia|"
-        r"Cayman|Ukraine|Kyiv|Turkey|Istanbul|Thailand|Bangkok|Cyprus|Russia|Moscow|India|Bahamas|medical tourism)\b",
-        _I,
-    ),
-    "hedge": re.compile(
-        r"\b(?:may|might|could|possibly|potential(?:ly)?|early|preliminary|pilot|small (?:study|trial|sample)|"
-        r"more research|further research|not yet|uncertain|unclear|limited evidence|remains to be|experimental|"
-        r"investigational|we don't know|too early)\b",
-        _I,
-    ),
-    "negation": re.compile(
-        r"\b(?:no|not|never|isn't|aren't|cannot|can't|won't|there is no|no evidence|unproven|without evidence)\b", _I
-    ),
-    "efficacy_word": re.compile(
-        r"\b(?:cure[ds]?|curing|revers(?:e|ed|es|al|ing)|disease[- ]free|remission|walk(?:ed|ing)? again|miracle|"
-        r"breakthrough|game[- ]changer|halt(?:s|ed)?|stop(?:s|ped)? (?:MS|the disease|progression)|eliminat\w+|"
-        r"regenerat\w+|repair(?:s|ed)?|restor\w+|success rate|life[- ]changing|transform\w*)\b",
-        _I,
-    ),
-    "named_risk": re.compile(
-        r"\b(?:infections?|neutropenia|febrile|sepsis|death|deaths|died|mortality|fatal|tumou?rs?|cancer risk|"
-        r"toxicity|infertility|early menopause|hair loss|bleeding|stroke|blindness|meningitis|complications?|"
-        r"adverse events?|side[- ]effects?|secondary autoimmun\w+|thyroid)\b",
-        _I,
-    ),
-    "safety_claim": re.compile(
-        r"\b(?:safe|safety profile|no side[- ]effects|without side[- ]effects|risk[- ]free|no risk|no rejection|"
-        r"your own cells|minimally invasive|no downtime|non[- ]invasive|painless|all[- ]natural|natural)\b",
-        _I,
-    ),
-    "regulator": re.compile(
-        r"\b(?:FDA|EMA|TGA|Health Canada|MHRA|regulator\w*|unapproved|not approved|approved|warning letter|"
-        r"licen[cs]ed|clinical trial(?:s)? only|consumer alert|FTC)\b",
-        _I,
-    ),
-    "legitimacy_marker": re.compile(
-        r"\b(?:FDA[- ]registered|registered (?:on|with) clinicaltrials\.gov|listed on clinicaltrials\.gov|"
-        r"IRB[- ]approved|GMP[- ]certified|accredited|certified lab)\b",
-        _I,
-    ),
-    "patient_story": re.compile(
-        r"(?:\b(?:patient stor(?:y|ies)|testimonial|success stor(?:y|ies)|(?:he|she) (?:was|is|can|could|walked|"
-        r"returned|went)|years? old|diagnosed (?:in|at|with)|told (?:me|us)|says (?:she|he))\b|[“\"][^”\"]{20,}[”\"])",
-        _I,
-    ),
-    "question": re.compile(r"\?"),
-    "exclaim": re.compile(r"!"),
-    "stem_cell": re.compile(r"\b(?:stem[- ]cells?|HSCT|aHSCT|MSCs?|mesenchymal|cord blood|umbilical|exosomes?|SVF|"
-                            r"stromal|regenerative)\b", _I),
-    "ms": re.compile(r"\b(?:MS|multiple sclerosis|RRMS|SPMS|PPMS|demyelinat\w+|myelin)\b"),
-}
+logger = logging.getLogger(__name__)
 
-CONDITIONS = re.compile(
-    r"\b(?:autism|ALS|Parkinson'?s|Alzheimer'?s|cerebral palsy|spinal cord injur\w*|stroke|diabetes|COPD|"
-    r"arthritis|osteoarthritis|lupus|Crohn'?s|heart failure|kidney disease|erectile dysfunction|anti[- ]aging|"
-    r"neuropathy|long COVID|lyme|fibromyalgia|dementia|traumatic brain injur\w*|muscular dystrophy|"
-    r"multiple sclerosis|psoriasis|hair loss|macular degeneration|back pain|knee)\b",
-    _I,
+# --------------------------------------------------------------------------------------- cue lexicon
+# Cue families, in column order. Changing this tuple changes the feature layout (and the code
+# version, so trained models are retrained rather than misread).
+FAMILIES: tuple[str, ...] = (
+    "registry_id", "doi_pmid", "named_trial", "journal", "study_attribution", "trial_design",
+    "vague_study", "in_house_data", "statistic", "price", "call_to_action", "contact", "provider_voice",
+    "first_person", "second_person", "family_member", "travel", "hedge", "negation", "efficacy",
+    "efficacy_negated", "efficacy_question", "efficacy_reported", "benefit", "benefit_negated",
+    "named_risk", "risk_negated", "safety_claim", "safety_negated", "regulator", "unapproved",
+    "legitimacy_marker", "patient_story", "reported_claim", "warning", "question", "exclaim", "quote",
+    "stem_cell", "cell_context", "ms", "ms_context", "topic_cooccurrence", "condition", "number", "boilerplate",
+    "named_clinic", "fundraising",
 )
+F = {name: i for i, name in enumerate(FAMILIES)}
+N_FAMILIES = len(FAMILIES)
 
-FEATURE_NAMES = (*PATTERNS, "distinct_conditions", "log_length")
+# Families whose meaning flips inside a negation's scope, and what they become.
+_NEGATED = {F["efficacy"]: F["efficacy_negated"], F["benefit"]: F["benefit_negated"],
+            F["named_risk"]: F["risk_negated"], F["safety_claim"]: F["safety_negated"]}
+NEGATION_WINDOW = 5  # a negator up to this many tokens before a cue scopes over it
+
+_LEXICON: dict[str, str] = {}
+_CASED: dict[str, str] = {}
+_PHRASES: dict[str, list[str]] = {}  # a phrase may belong to several families ("multiple sclerosis")
+_PREFIXES: dict[str, str] = {}
 
 
-class CueFeatures(TransformerMixin, BaseEstimator):
-    """Counts of analyst cue patterns per text, log-scaled; a sparse matrix with one column per cue."""
+def _words(family: str, words: str, table: dict) -> None:
+    for word in words.split("|"):
+        word = word.strip()
+        if not word:
+            continue
+        if table is _PHRASES:
+            table.setdefault(word, [])
+            if family not in table[word]:
+                table[word].append(family)
+        else:
+            table[word] = family
 
-    def __init__(self, scale: float = 1.0):
-        self.scale = scale
 
-    def fit(self, X, y=None):
-        self.n_features_in_ = 1
+# Lower-cased single tokens.
+_words("trial_design", "trial|trials|randomised|randomized|randomly|placebo|phase|cohort|participants|enrolled|"
+       "follow-up|controlled|blinded|endpoint|endpoints|registry|observational|sham|arm|comparator", _LEXICON)
+_words("study_attribution", "university|hospital|institute|professor|prof|dr|co-author|colleagues|researchers|"
+       "investigators|karolinska|uppsala|northwestern|imperial|sheffield|ectrims|actrims|ebmt|cochrane|"
+       "meta-analysis|abstract|presented", _LEXICON)
+_words("journal", "journal|lancet|jama|nejm|bmj|jnnp|peer-reviewed|published", _LEXICON)
+_words("statistic", "percent|per-cent|prozent", _LEXICON)
+_words("price", "price|prices|pricing|cost|costs|package|packages|financing|finance|financed|deposit|discount|"
+       "discounts|all-inclusive|fee|fees|affordable|usd|eur|gbp|dollars|euros|pounds|instalments|installments|"
+       "installment|loan|loans|coupon|promo|payment|payments|precio|preis|kosten|prix|prezzo|preço|cena|fiyat|"
+       "стоимость|цена|paket|paquete|forfait", _LEXICON)
+_words("call_to_action", "book|booking|schedule|consultation|consultations|enquire|enquiry|inquire|inquiry|whatsapp|"
+       "reserve|apply|application|register|sign-up|click|dm|message|reach|hotline|termin|contacte|contáctenos|"
+       "kontakt|contattaci|appointment|evaluation|candidacy|qualify", _LEXICON)
+_words("second_person", "you|your|you're|you'll|yourself|you've", _LEXICON)
+_words("family_member", "daughter|son|husband|wife|mum|mom|mother|father|dad|sister|brother|friend|partner|"
+       "grandchildren|kids", _LEXICON)
+_words("travel", "airport|hotel|hotels|flight|flights|visa|travel|travelled|traveled|abroad|overseas|mexico|panama|"
+       "cancun|cancún|tijuana|colombia|bogota|medellín|medellin|cayman|ukraine|kyiv|kiev|turkey|istanbul|thailand|"
+       "bangkok|cyprus|russia|moscow|india|delhi|bahamas|germany|china|serbia|belgrade|argentina|peru|"
+       "pickup|accommodation|concierge|nights|transfers|transfer|beachfront|resort|itinerary|guadalajara|"
+       "monterrey|antalya|dubai", _LEXICON)
+_words("hedge", "may|might|could|possibly|possible|potential|potentially|early|preliminary|pilot|uncertain|"
+       "uncertainty|unclear|suggest|suggests|suggested|appear|appears|likely|unlikely|cautious|cautiously|caution|"
+       "limitations|limited|small|promising|hope|hopes|hoped|speculative|puede|podría|pueden|kann|könnte|können|"
+       "peut|pourrait|peuvent|può|potrebbe|possono|pode|poderia|podem|może|mogą|olabilir|может|vielleicht|"
+       "quizás|peut-être|forse|talvez", _LEXICON)
+_words("negation", "no|not|never|none|neither|nor|cannot|can't|don't|doesn't|isn't|aren't|won't|wasn't|weren't|"
+       "didn't|haven't|hasn't|without|nothing|nobody|lack|lacks|lacking|non|nicht|kein|keine|keinen|keiner|nein|"
+       "nunca|jamais|pas|não|nie|не|нет|ni|sin|sans|senza|sem|değil|yok|ningún|ninguna|aucun|aucune", _LEXICON)
+_words("efficacy", "cure|cures|cured|curing|curative|disease-free|ms-free|symptom-free|remission|miracle|miracles|"
+       "miraculous|breakthrough|breakthroughs|game-changer|game-changing|halt|halts|halted|halting|reversal|"
+       "life-changing|remyelination|remyelinate|cura|curar|curación|cure-se|heilung|heilen|geheilt|heilt|"
+       "guérir|guérison|guéri|guarigione|guarire|guarito|milagro|milagre|wunder|miracolo|iyileşme|tedavi|"
+       "излечение|вылечить|чудо|wyleczenie|cudowny|turnaround|recovery|recovered|recovering", _LEXICON)
+_words("benefit", "improve|improves|improved|improvement|improvements|improving|better|benefit|benefits|"
+       "beneficial|effective|efficacy|works|worked|relief|relieve|reduce|reduces|reduced|slow|slows|slowed|"
+       "helps|helped|results|outcomes|gains|progress|stabilise|stabilize|stabilised|stabilized|stopped|stops|"
+       "stop|mejora|mejoría|verbesserung|amélioration|miglioramento|melhora|poprawa|улучшение", _LEXICON)
+_words("named_risk", "infection|infections|neutropenia|neutropenic|febrile|sepsis|septic|death|deaths|died|die|dies|"
+       "dying|mortality|fatal|tumour|tumours|tumor|tumors|cancer|cancers|toxicity|toxic|infertility|infertile|"
+       "menopause|bleeding|haemorrhage|hemorrhage|stroke|strokes|meningitis|complication|complications|adverse|"
+       "chemotherapy|chemo|thyroid|risk|risks|risky|danger|dangerous|dangers|harm|harms|harmful|seizure|seizures|"
+       "paralysis|hospitalised|hospitalized|icu|nausea|encephalitis|contaminated|contamination|riesgo|riesgos|"
+       "risiko|risiken|risque|risques|rischio|rischi|risco|riscos|ryzyko|risk|риск|риски|muerte|tod|décès|"
+       "morte|infección|infektion|infektionen|infection|infezione|infecção|zakażenie", _LEXICON)
+_words("safety_claim", "safe|safely|safety|risk-free|painless|natural|all-natural|gentle|well-tolerated|harmless|"
+       "non-invasive|minimally-invasive|sicher|seguro|segura|sûr|sûre|sicuro|sicura|bezpieczny|güvenli|безопасно|"
+       "безопасный|tolerated|sterile", _LEXICON)
+_words("regulator", "fda|ema|tga|mhra|cofepris|regulator|regulators|regulatory|ftc|authorities|agency|aifa|"
+       "anvisa|bfarm|swissmedic|medsafe|ansm|approved|approval|licence|license|licensed|licenced|nhs|"
+       "aemps|pei|росздравнадзор", _LEXICON)
+_words("unapproved", "unapproved|unproven|unlicensed|unlicenced|experimental|investigational|illegal|unregulated|"
+       "unauthorised|unauthorized|unregistered|untested|nicht-zugelassen|experimentell|expérimental|sperimentale|"
+       "experimental|eksperymentalny", _LEXICON)
+_words("legitimacy_marker", "fda-registered|irb|irb-approved|gmp|gmp-certified|accredited|certified|"
+       "cofepris-licensed|iso-certified|clinicaltrials|clinicaltrials.gov|jci|aabb", _LEXICON)
+_words("patient_story", "testimonial|testimonials|story|stories|diagnosed|wheelchair|cane|walker|walked|walking|"
+       "walk|dance|danced|hike|hiked|marathon|wedding|aisle|grateful|thankful|blessed|journey|video|videos|"
+       "interview|transcript", _LEXICON)
+_words("reported_claim", "claim|claims|claimed|claiming|advertised|advertises|advertising|advert|adverts|ad|ads|"
+       "marketed|marketing|promised|promises|promise|alleged|allegedly|so-called|purported|purportedly|touted|"
+       "touts|headline|headlines|caption|asserted|boasted", _LEXICON)
+_words("warning", "misleading|false|unsubstantiated|beware|warn|warns|warned|warning|warnings|scam|scams|myth|"
+       "myths|debunk|debunked|debunking|exploit|exploitation|exploitative|predatory|fraud|fraudulent|hype|"
+       "sceptical|skeptical|caveat|evidence-free|enforcement|fined|prosecuted", _LEXICON)
+# Relevance needs both topics. Strong terms name them; context terms only make them likelier
+# ("transplant" is also hair and kidney transplants, "relapse" also leukaemia).
+_words("stem_cell", "stem|stem-cell|stem-cells|hsct|ahsct|msc|mscs|mesenchymal|umbilical|exosome|exosomes|svf|"
+       "stromal|ucmsc|uc-msc|uc-mscs|bmac|secretome|stammzellen|stammzelltherapie|souches|staminali|"
+       "macierzyste|стволовые|стволовых|hszt|ahsct-treatment", _LEXICON)
+_words("cell_context", "regenerative|adipose|transplant|transplantation|transplants|transplanted|autologous|"
+       "haematopoietic|hematopoietic|infusion|infusions|intrathecal|cells|trasplante|transplantation|"
+       "trapianto|transplante|przeszczep|nakil|трансплантация", _LEXICON)
+_words("ms", "rrms|spms|ppms|rozsiane|rozsianego|rozsianym", _LEXICON)
+_words("ms_context", "sclerosis|myelin|demyelination|demyelinating|relapsing|relapsing-remitting|relapse|relapses|"
+       "lesion|lesions|neurologist|neurologists|edss|sklerose|sclérose|sclerosi|esclerosis|esclerose|"
+       "stwardnienie|skleroz|склероз|склерозом|ocrelizumab|natalizumab|alemtuzumab|dmt|dmts|neurology|"
+       "neurological|mri", _LEXICON)
+_words("condition", "autism|als|parkinson|parkinson's|alzheimer|alzheimer's|diabetes|copd|arthritis|osteoarthritis|"
+       "lupus|crohn's|neuropathy|lyme|fibromyalgia|dementia|psoriasis|asthma|epilepsy|ataxia|huntington's|"
+       "cirrhosis|myasthenia|anti-aging|anti-ageing|tinnitus|glaucoma|migraine|migraines|"
+       "rheumatoid|colitis|eczema|scleroderma|sciatica|emphysema|gout|hepatitis", _LEXICON)
+_words("first_person", "my|me|myself|mine", _LEXICON)
+
+_words("boilerplate", "sitemap|homepage|menu|login|log-in|newsletter|subscribe|cookie|cookies|privacy|copyright|"
+       "tag|tags|posts|comments|share|tweet|accessibility|navigation|breadcrumb|archive|archives|rss|"
+       "»|«|›|·|•", _LEXICON)
+_LEXICON["|"] = "boilerplate"
+
+_words("fundraising", "fundraiser|fundraising|fundraise|gofundme|crowdfunding|crowdfunder|donate|donated|donation|"
+       "donations|raise|raised|raising|appeal|sponsor|sponsored|justgiving", _LEXICON)
+# A capitalised facility word next to a capitalised name: "Nuvacel Regenerative Center", "clinica Medivita".
+_FACILITY_WORDS = frozenset(["clinic", "clinics", "clinica", "clínica", "klinik", "klinika", "kliniği", "center", "centre", "centro", "institute", "instituto", "institut", "hospital", "hospitals", "medical", "sanatorium"])
+_NOT_NAMES = frozenset(["our", "the", "this", "that", "a", "an", "your", "my", "his", "her", "their", "its", "at", "in", "of", "for", "with", "and", "or"])
+
+# Case-sensitive single tokens (acronyms that are ordinary words in lower case).
+_words("named_trial", "MIST|BEAT-MS|RAM-MS|STAR-MS|NET-MS|HALT-MS|ASTIMS|MESEMS|MSCIMS|COAST|NurOwn|ATA188", _CASED)
+_words("journal", "Neurology|Lancet|JAMA|NEJM|BMJ|JNNP", _CASED)
+_words("ms", "MS|EM|SEP|SM|РС", _CASED)
+_words("first_person", "I|I'm|I've|I'd|I'll", _CASED)
+_words("regulator", "EMA|TGA|FDA|NICE|AAN", _CASED)
+
+# Multi-word cues (lower-cased, tokenised the same way as the text).
+_words("journal", "new england journal|multiple sclerosis journal|annals of neurology|nature medicine|published in|"
+       "et al|systematic review|journal of|frontiers in", _PHRASES)
+_words("study_attribution", "researchers at|led by|according to|university of|data from|presented at|"
+       "team at|scientists at", _PHRASES)
+_words("vague_study", "a recent study|a new study|a study|one study|a trial|a recent trial|recent research|new research|"
+       "studies show|studies have shown|studies have found|studies suggest|studies found|research shows|"
+       "research has shown|research suggests|research proves|scientists say|scientists have found|doctors say|"
+       "experts say|clinically proven|proven to|scientifically proven|data show|data shows|evidence shows|"
+       "published results|dozens of studies|many studies|numerous studies|thousands of patients|medical research|"
+       "science shows|science says|studies prove|a recent clinical trial|recent clinical trial|"
+       "according to research|according to studies|un estudio|eine studie|une étude|uno studio|um estudo|"
+       "estudios demuestran|studien zeigen", _PHRASES)
+_words("in_house_data", "our data|our results|our outcomes|our own data|internal data|in-house data|our follow-up|"
+       "our internal|our patient outcomes|our success rate|our statistics|of our patients|our records|"
+       "patient-reported|patient reported|self-reported", _PHRASES)
+_words("statistic", "success rate|success rates|out of 10|out of ten|per cent|nine out of|"
+       "eight out of|tasa de éxito|erfolgsquote|taux de réussite", _PHRASES)
+_words("price", "payment plan|payment plans|per night|price list|all inclusive|financing options|"
+       "care credit|carecredit", _PHRASES)
+_words("call_to_action", "contact us|call us|call now|call today|free consultation|get started|request a|request your|"
+       "request more|fill in|fill out|sign up|limited spots|limited places|limited availability|book now|book a|"
+       "book your|schedule a|schedule your|apply now|apply today|speak to|speak with|talk to|reach out|"
+       "send us|message us|get in touch|don't wait|act now|before it's too late|find out if|see if you|"
+       "learn more|click here|start your|claim your|reserve your|secure your|llámenos|contáctenos|rufen sie|"
+       "contactez-nous|appelez|chiamaci|entre em contato|skontaktuj się", _PHRASES)
+_words("provider_voice", "at our|join us|our team|our clinic|our clinics|our patients|our doctors|our physicians|"
+       "our centre|our center|our protocol|our protocols|our treatment|our treatments|our facility|our program|"
+       "our programme|our specialists|our medical|our lab|our laboratory|our cells|our staff|our experts|"
+       "our partner|our packages|our therapy|our therapies|our physician|our doctor|our nurses|our coordinators|"
+       "our patient|our approach|our procedure|our hospital|our institute|we offer|we provide|we treat|"
+       "we recommend|we use|we have treated|we've treated|we specialise|we specialize|we are proud|we accept|"
+       "we help|we can help|we administer|we deliver|we combine|we work|we perform|we harvest|we believe|"
+       "we guarantee|we see|we have seen|we've seen|nuestra clínica|nuestros pacientes|unsere klinik|"
+       "unsere patienten|notre clinique|nos patients|la nostra clinica|nossa clínica|nasza klinika|kliniğimiz|"
+       "наша клиника|наши пациенты", _PHRASES)
+_words("first_person", "my ms|my treatment|my legs|my life|my neurologist|my walking|my balance|my energy|"
+       "my symptoms|my mri|my relapses|my diagnosis|my transplant|my hsct", _PHRASES)
+_words("travel", "costa rica|medical tourism|medical travel|puerto vallarta|dominican republic|"
+       "medical tourist|health tourism|travel package|airport pickup|airport transfer", _PHRASES)
+_words("hedge", "more research|further research|not yet|remains to be seen|too early|we don't know|small study|"
+       "small trial|early days|results vary|not everyone|no guarantee|no guarantees|cannot guarantee|"
+       "can't guarantee|not guaranteed|limited evidence|more studies|larger trials|larger studies|early stage|"
+       "early-stage|proof of concept|need to be confirmed|not been proven|long-term data|noch nicht|pas encore|"
+       "todavía no|ainda não|non ancora", _PHRASES)
+_words("efficacy", "walk again|walking again|walked again|walks again|in its tracks|stop ms|stops ms|stopped ms|"
+       "stop the disease|stops the disease|stopped the disease|stop progression|stops progression|"
+       "stopped progression|no new lesions|back to normal|turned it around|turn it around|switched off|"
+       "switch off|beat my ms|beat ms|got my life back|my life back|success rate|game changer|life changing|"
+       "disease free|free of ms|ms free|no more ms|closest thing to a cure|rid of ms|gone for good|"
+       "halt progression|halts progression|reverse ms|reverses ms|reversed my|reverse the|reverses the|"
+       "reversing ms|reversing the|repair the|repairs the|repair myelin|repairs myelin|rebuild myelin|"
+       "regrow myelin|restore the|restores the|restored my|restore myelin|repair damaged|"
+       "voltar a andar|volver a caminar|wieder laufen|remarcher|tornare a camminare", _PHRASES)
+_words("named_risk", "side effect|side effects|side-effect|side-effects|hair loss|intensive care|adverse events|"
+       "adverse event|treatment-related|transplant-related|efectos secundarios|effets secondaires|"
+       "nebenwirkungen|effetti collaterali|efeitos colaterais|skutki uboczne|yan etki|побочные эффекты", _PHRASES)
+_words("safety_claim", "no rejection|your own cells|own cells|minimally invasive|no downtime|non invasive|"
+       "well tolerated|completely safe|totally safe|100% safe|proven safe|safe and effective|virtually no risk|"
+       "no risk|no risks|risk free|no serious|excellent safety|safety profile|easily tolerated|"
+       "outpatient procedure|immune privileged|immune-privileged", _PHRASES)
+_words("regulator", "health canada|warning letter|consumer alert|federal trade commission|food and drug|"
+       "medicines agency|not approved|approved by|approved for|regulatory status", _PHRASES)
+_words("unapproved", "not approved|not licensed|no approval|only in trials|only within clinical trials|"
+       "only in clinical trials|outside of clinical trials|outside clinical trials|outside a clinical trial|"
+       "not been approved|has not approved|not authorised|not authorized|no licence|no license|"
+       "not proven|unproven treatment|nicht zugelassen|no aprobado|non approuvé|non approvato|não aprovado",
+       _PHRASES)
+_words("legitimacy_marker", "fda registered|registered with the fda|fda-registered lab|registered on|listed on|"
+       "registered with|irb approved|gmp certified|certified lab|licensed by|cofepris licensed|"
+       "government licensed|government-licensed|internationally accredited", _PHRASES)
+_words("patient_story", "patient story|patient stories|success story|success stories|years old|year-old|told me|"
+       "told us|says she|says he|she says|he says|she said|he said|she was|he was|she can|he can|she could|"
+       "he could|she walked|he walked|my story|our story|in her words|in his words|after my|since my|"
+       "since her|since his|after her|after his", _PHRASES)
+_words("boilerplate", "read more|privacy policy|cookie policy|terms of use|all rights reserved|older posts|"
+       "newer posts|back to top|skip to content|related articles|sign in|share this", _PHRASES)
+_words("reported_claim", "claims that|claimed that|so called|sold as|marketed as|advertised as|billed as|"
+       "promoted as|described as|too good to be true", _PHRASES)
+_words("warning", "be wary|be careful|be cautious|red flag|red flags|warning signs|no evidence|without evidence|"
+       "not supported|no proof|false hope|take advantage|lack of evidence", _PHRASES)
+_words("cell_context", "cell therapy|cell therapies|cell-based|cell based|bone marrow|regenerative medicine", _PHRASES)
+_words("stem_cell", "stem cell|stem cells|cord blood|"
+       "cord tissue|células madre|cellules souches|cellule staminali|células-tronco|células tronco|"
+       "komórki macierzyste|kök hücre|стволовые клетки", _PHRASES)
+_words("ms", "multiple sclerosis|esclerosis múltiple|multiple sklerose|sclérose en plaques|sclerosi multipla|"
+       "esclerose múltipla|stwardnienie rozsiane|multipl skleroz|рассеянный склероз|рассеянного склероза", _PHRASES)
+_words("condition", "cerebral palsy|spinal cord injury|spinal cord injuries|heart failure|kidney disease|"
+       "erectile dysfunction|long covid|traumatic brain injury|muscular dystrophy|macular degeneration|"
+       "back pain|knee pain|joint pain|down syndrome|ulcerative colitis|liver disease|"
+       "lung disease|sports injuries|chronic pain|multiple sclerosis|autoimmune diseases|"
+       "autoimmune disease|neurological conditions|neurological disorders", _PHRASES)
+
+# Word-start stems: any token beginning with one of these belongs to the family.
+_words("efficacy", "revers|eliminat|regenerat|restor|rebuild|repair|heal|transform|eradicat|regener", _PREFIXES)
+_words("stem_cell", "stammzell|стволов|staminal|macierzyst|mesenquim|mesenchym|mezenchym|mesenchim", _PREFIXES)
+_words("ms", "рассеянн|rozsian", _PREFIXES)
+_words("ms_context", "demyelin|remyelin|skleroz|склероз|esclero|scleros", _PREFIXES)
+_words("warning", "mislead", _PREFIXES)
+
+# Structured tokens (registry IDs, PMC ids, "XYZ-MS" trial acronyms), checked once per new token.
+_REGISTRY_TOKEN = re.compile(
+    r"(?:NCT|ISRCTN|ACTRN|ChiCTR|EUCTR|DRKS|jRCT|IRCT|CTRI)-?\d{5,}|\d{4}-\d{6}-\d{2}(?:-\d{2})?$", re.IGNORECASE)
+_PMC_TOKEN = re.compile(r"PMC\d{5,}$")
+_TRIAL_TOKEN = re.compile(r"[A-Z][A-Z0-9]{1,7}-MS$")
+_words("registry_id", "nct|isrctn|eudract|actrn|chictr|euctr|drks|ctri", _LEXICON)
+_words("doi_pmid", "doi|pmid|pubmed", _LEXICON)
+_words("contact", "www|http|https|com|e-mail|email|phone|tel|telephone|whatsapp|+|@", _LEXICON)
+_words("quote", "\"|“|”|«|»|„", _LEXICON)
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*|[$€£%!?@+“”\"«»„›·•|]")
+_DIGIT = re.compile(r"\d")
+
+_PREFIX_ITEMS = tuple((prefix, F[family]) for prefix, family in _PREFIXES.items())
+_NEGATORS = {w for w, fam in _LEXICON.items() if fam == "negation"}
+_CONDITION_FAMILY = F["condition"]
+
+
+def _analyse_token(raw: str) -> tuple[str, tuple[int, ...], tuple[int, ...], bool, bool, bool, bool, bool]:
+    """(normalised form, plain cue families, negatable cue families, is a negator, may start a
+    phrase, is capitalised, is a facility word, needs a look: negator, phrase, facility or a cue)."""
+    lower = raw.lower().replace("’", "'")
+    norm = _DIGIT.sub("0", lower) if any(c.isdigit() for c in lower) else lower
+    families: list[int] = []
+    cased = _CASED.get(raw)
+    if cased is not None:
+        families.append(F[cased])
+    family = _LEXICON.get(lower)
+    if family is not None and cased != family:
+        families.append(F[family])
+    if family is None and cased is None:
+        if _REGISTRY_TOKEN.match(raw):
+            families.append(F["registry_id"])
+        elif _PMC_TOKEN.match(raw):
+            families.append(F["doi_pmid"])
+        elif _TRIAL_TOKEN.match(raw):
+            families.append(F["named_trial"])
+        for prefix, fam in _PREFIX_ITEMS:
+            if lower.startswith(prefix):
+                families.append(fam)
+                break
+    families.extend(f for f in _SINGLE_TOKEN_PHRASES.get(norm, ()) if f not in families)
+    if norm != lower:
+        families.append(F["number"])
+    if raw == "?":
+        families.append(F["question"])
+    elif raw == "!":
+        families.append(F["exclaim"])
+    elif raw == "%":
+        families.append(F["statistic"])
+    elif raw in "$€£":
+        families.append(F["price"])
+    plain = tuple(f for f in families if f not in _NEGATED)
+    scoped = tuple(f for f in families if f in _NEGATED)
+    negator = norm in _NEGATORS
+    phrase = norm in _PHRASE_FIRST
+    capital = raw[:1].isupper()
+    facility = norm in _FACILITY_WORDS
+    return norm, plain, scoped, negator, phrase, capital, facility, bool(plain or scoped or negator or phrase or facility)
+
+
+# Phrases are matched on normalised tokens: first token -> second token -> lengths to try (longest
+# first). A "phrase" that tokenises to one token ("side-effects") is looked up with the token.
+_PHRASE_FIRST: set[str] = set()  # filled below, once the phrases are tokenised
+_SINGLE_TOKEN_PHRASES: dict[str, tuple[int, ...]] = {}
+_PHRASE_TABLE: dict[tuple[str, ...], tuple[int, ...]] = {}
+for _phrase, _families in _PHRASES.items():
+    _key = tuple(_analyse_token(t)[0] for t in _TOKEN.findall(_phrase))
+    _table = _SINGLE_TOKEN_PHRASES if len(_key) == 1 else _PHRASE_TABLE
+    _table[_key[0] if len(_key) == 1 else _key] = tuple(F[f] for f in _families)
+_PHRASE_NEXT: dict[str, dict[str, tuple[int, ...]]] = {}
+for _key in _PHRASE_TABLE:
+    _lengths = _PHRASE_NEXT.setdefault(_key[0], {}).get(_key[1], ())
+    _PHRASE_NEXT[_key[0]][_key[1]] = tuple(sorted({*_lengths, len(_key)}, reverse=True))
+_PHRASE_FIRST.update(_PHRASE_NEXT)
+_TOKEN_CACHE: dict[str, tuple] = {}
+_TOKEN_CACHE_LIMIT = 200_000
+
+
+def _token_info(raw: str) -> tuple:
+    info = _TOKEN_CACHE.get(raw)
+    if info is None:
+        if len(_TOKEN_CACHE) >= _TOKEN_CACHE_LIMIT:
+            _TOKEN_CACHE.clear()
+        info = _TOKEN_CACHE[raw] = _analyse_token(raw)
+    return info
+
+
+@dataclass
+class AnalysedDocument:
+    """One document after the single tokenisation pass (flat lists, counted per sentence)."""
+
+    text: str
+    sentences: list[Sentence]
+    tokens: list[str]  # normalised tokens of all sentences, in order
+    token_counts: list[int]  # tokens per sentence
+    cues: list[int]  # cue family ids of all sentences (one per hit)
+    cue_counts: list[int]  # cues per sentence
+    conditions: set[str]
+
+    def sentence_tokens(self) -> list[list[str]]:
+        out, start = [], 0
+        for n in self.token_counts:
+            out.append(self.tokens[start : start + n])
+            start += n
+        return out
+
+
+def analyse(text: str) -> AnalysedDocument:
+    """Split, tokenise and find cues in one pass over `text`."""
+    sentences = split_sentences(text) or [Sentence(0, len(text), text)]
+    tokens: list[str] = []
+    token_counts: list[int] = []
+    cues: list[int] = []
+    cue_counts: list[int] = []
+    conditions: set[str] = set()
+    cache_get = _TOKEN_CACHE.get
+    findall = _TOKEN.findall
+    negated, phrase_table, phrase_next = _NEGATED, _PHRASE_TABLE, _PHRASE_NEXT
+    question, efficacy, stem, ms = F["question"], F["efficacy"], F["stem_cell"], F["ms"]
+    reported = (F["reported_claim"], F["warning"], F["quote"])
+    condition = _CONDITION_FAMILY
+    named_clinic = F["named_clinic"]
+    for sentence in sentences:
+        infos = [cache_get(raw) or _token_info(raw) for raw in findall(sentence.text)]
+        sentence_tokens = [info[0] for info in infos]
+        n = len(sentence_tokens)
+        sentence_cues: list[int] = []
+        hits: list[tuple[int, int]] = []
+        negators: list[int] = []
+        for i in [i for i, info in enumerate(infos) if info[7]]:
+            _, plain, scoped, negator, phrase, _, facility, _ = infos[i]
+            if facility and ((i > 1 and infos[i - 1][5] and sentence_tokens[i - 1] not in _NOT_NAMES)
+                             or (i + 1 < n and infos[i + 1][5])):
+                sentence_cues.append(named_clinic)
+            if plain:
+                sentence_cues.extend(plain)
+                if condition in plain:
+                    conditions.add(sentence_tokens[i])
+            if scoped:
+                hits.extend((i, fam) for fam in scoped)
+            if negator:
+                negators.append(i)
+            if not phrase or i + 1 >= n:
+                continue
+            for length in phrase_next[sentence_tokens[i]].get(sentence_tokens[i + 1], ()):
+                if i + length <= n:
+                    families = phrase_table.get(tuple(sentence_tokens[i : i + length]))
+                    if families is not None:
+                        for fam in families:
+                            if fam in negated and sentence_tokens[i] not in _NEGATORS:
+                                hits.append((i, fam))
+                            else:  # includes phrases that carry their own negation ("no risk")
+                                sentence_cues.append(fam)
+                                if fam == condition:
+                                    conditions.add(" ".join(sentence_tokens[i : i + length]))
+                        break
+        # Negation scope: a negator shortly before an efficacy, benefit, risk or safety cue flips it.
+        for i, fam in hits:
+            if negators and any(i - NEGATION_WINDOW <= j < i for j in negators):
+                sentence_cues.append(negated[fam])
+            else:
+                sentence_cues.append(fam)
+        if efficacy in sentence_cues:
+            if question in sentence_cues:
+                sentence_cues.append(F["efficacy_question"])
+            if any(r in sentence_cues for r in reported):
+                sentence_cues.append(F["efficacy_reported"])
+        if stem in sentence_cues and ms in sentence_cues:
+            sentence_cues.append(F["topic_cooccurrence"])
+        tokens.extend(sentence_tokens)
+        token_counts.append(n)
+        cues.extend(sentence_cues)
+        cue_counts.append(len(sentence_cues))
+    return AnalysedDocument(text, sentences, tokens, token_counts, cues, cue_counts, conditions)
+
+
+# ------------------------------------------------------------------------------ the featurizer
+# Document-level extra columns (after the summed cue families).
+DOC_EXTRAS = ("distinct_conditions", "log_tokens", "log_sentences", "mean_sentence_tokens",
+              "short_sentence_share", "number_share", "cue_density", "both_topics", "punctuated_share",
+              "list_line_share", "prose_share")
+_LIST_LINE = re.compile(r"(?:[-–—•*·]+|\d{1,3}[.)])\s")
+_PUNCTUATED = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_LINE_END = re.compile(r"[.!…:;][\"'”’)\]]*[^\w\s.!?…:;]*$")  # may end in emoji
+_INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+[\"“‘(]?[A-Z0-9]")
+
+
+def prose_share(text: str) -> float:
+    """Share of the text's characters in prose lines: not a list item, six words or more, and
+    ending like a sentence or holding a sentence boundary. Titles, dates, menus, link lists and
+    reference lists are not prose; article and forum text mostly is."""
+    total = prose = 0
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        total += len(line)
+        if (len(line.split()) >= 6 and not _LIST_LINE.match(line)
+                and (_LINE_END.search(line) or _INNER_BOUNDARY.search(line))):
+            prose += len(line)
+    return prose / total if total else 0.0
+
+
+@dataclass
+class FeatureBundle:
+    """What `TextFeaturizer.transform` hands to the signal model.
+
+    `sentence_matrix` rows are the sentences of all documents in order (`offsets[i]:offsets[i+1]`
+    are document i's); its columns are TF-IDF n-grams then log-scaled cue counts.
+    `document_matrix` has one row per document with the same columns (n-grams summed over the
+    document's sentences). `document_cues` is dense: the document's log-scaled cue counts, then
+    `DOC_EXTRAS`; `document_design()` is the document models' input (matrix plus extras).
+    """
+
+    texts: list[str]
+    sentences: list[list[Sentence]]
+    offsets: np.ndarray
+    sentence_matrix: sparse.csr_matrix
+    document_matrix: sparse.csr_matrix
+    document_cues: np.ndarray
+    prose: np.ndarray  # `prose_share` of each text
+    words: np.ndarray  # tokens in each text
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def document_extras(self) -> np.ndarray:
+        return self.document_cues[:, N_FAMILIES:]
+
+    def document_design(self) -> sparse.csr_matrix:
+        return sparse.hstack([self.document_matrix, sparse.csr_matrix(self.document_extras)], format="csr")
+
+    def subset(self, rows: Sequence[int]) -> FeatureBundle:
+        rows = np.asarray(rows, dtype=int)
+        lengths = np.diff(self.offsets)[rows]
+        sentence_rows = (np.concatenate([np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows])
+                         if len(rows) else np.zeros(0, dtype=int))
+        return FeatureBundle(
+            texts=[self.texts[r] for r in rows],
+            sentences=[self.sentences[r] for r in rows],
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            sentence_matrix=self.sentence_matrix[sentence_rows],
+            document_matrix=self.document_matrix[rows],
+            document_cues=self.document_cues[rows],
+            prose=self.prose[rows],
+            words=self.words[rows],
+        )
+
+
+class TextFeaturizer(TransformerMixin, BaseEstimator):
+    """Texts -> `FeatureBundle` (sentence and document features from one tokenisation pass).
+
+    Parameters
+    ----------
+    bigrams: add word bigrams to the unigrams.
+    min_df: keep n-grams that occur in at least this many training documents.
+    max_features: keep at most this many n-grams (all kept unigrams, then the bigrams with the
+        highest document frequency).
+    cue_scale: weight of the log-scaled cue counts beside the unit-length TF-IDF vector.
+
+    Fitted state is NumPy arrays only (`unigrams_`, `bigram_pairs_`, `idf_`); the look-up tables
+    are rebuilt from them after loading.
+    """
+
+    def __init__(self, bigrams: bool = True, min_df: int = 2, max_features: int = 50000, cue_scale: float = 0.5):
+        self.bigrams = bigrams
+        self.min_df = min_df
+        self.max_features = max_features
+        self.cue_scale = cue_scale
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, X: Iterable[str], y=None):
+        self._fit([analyse(t) for t in X])
         return self
 
-    def transform(self, X) -> sparse.csr_matrix:
-        rows = [self._row(text) for text in X]
-        return sparse.csr_matrix(np.asarray(rows, dtype=np.float64) * self.scale)
+    def fit_transform(self, X: Iterable[str], y=None, **fit_params) -> FeatureBundle:
+        docs = [analyse(t) for t in X]
+        self._fit(docs)
+        return self._transform(docs)
+
+    def _fit(self, docs: list[AnalysedDocument]) -> None:
+        unigram_df: Counter[str] = Counter()
+        bigram_df: Counter[tuple[str, str]] = Counter()
+        unigram_sf: Counter[str] = Counter()
+        bigram_sf: Counter[tuple[str, str]] = Counter()
+        n_sentences = 0
+        for doc in docs:
+            doc_unigrams: set[str] = set()
+            doc_bigrams: set[tuple[str, str]] = set()
+            for tokens in doc.sentence_tokens():
+                unigrams = set(tokens)
+                bigrams = set(pairwise(tokens)) if self.bigrams else set()
+                unigram_sf.update(unigrams)
+                bigram_sf.update(bigrams)
+                doc_unigrams |= unigrams
+                doc_bigrams |= bigrams
+                n_sentences += 1
+            unigram_df.update(doc_unigrams)
+            bigram_df.update(doc_bigrams)
+        unigrams = sorted(t for t, df in unigram_df.items() if df >= self.min_df)
+        unigrams = sorted(sorted(unigrams, key=lambda t: -unigram_df[t])[: self.max_features])
+        position = {t: i for i, t in enumerate(unigrams)}
+        room = max(0, self.max_features - len(unigrams))
+        candidates = [pair for pair, df in bigram_df.items()
+                      if df >= self.min_df and pair[0] in position and pair[1] in position]
+        candidates.sort(key=lambda pair: (-bigram_df[pair], pair))
+        pairs = sorted(candidates[:room], key=lambda pair: (position[pair[0]], position[pair[1]]))
+        self.unigrams_ = np.array(unigrams, dtype=str)
+        self.bigram_pairs_ = np.array([[position[a], position[b]] for a, b in pairs], dtype=np.int64).reshape(-1, 2)
+        sentence_freq = np.array([unigram_sf[t] for t in unigrams] + [bigram_sf[p] for p in pairs], dtype=np.float64)
+        self.idf_ = np.log((1 + n_sentences) / (1 + sentence_freq)) + 1.0
+        self.n_features_in_ = 1
+        self._build_index()
+        logger.debug("featurizer: %d unigrams and %d bigrams from %d documents", len(unigrams), len(pairs), len(docs))
+
+    # -------------------------------------------------------------- persistence
+    def _build_index(self) -> None:
+        self._index = {t: i for i, t in enumerate(self.unigrams_.tolist())}
+        n_unigrams = len(self.unigrams_)
+        keys = self.bigram_pairs_[:, 0] * n_unigrams + self.bigram_pairs_[:, 1]
+        order = np.argsort(keys, kind="stable")
+        self._pair_keys = keys[order]
+        self._pair_columns = (n_unigrams + np.arange(len(keys), dtype=np.int64))[order]
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        for name in ("_index", "_pair_keys", "_pair_columns"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "unigrams_" in self.__dict__:
+            self._build_index()
+
+    @property
+    def n_terms_(self) -> int:
+        return len(self.unigrams_) + len(self.bigram_pairs_)
+
+    @property
+    def n_sentence_features_(self) -> int:
+        return self.n_terms_ + N_FAMILIES
 
     def get_feature_names_out(self, input_features=None):
-        return np.asarray([f"cue_{name}" for name in FEATURE_NAMES], dtype=object)
+        unigrams = self.unigrams_.tolist()
+        terms = unigrams + [f"{unigrams[a]} {unigrams[b]}" for a, b in self.bigram_pairs_.tolist()]
+        return np.asarray([f"term_{t}" for t in terms] + [f"cue_{f}" for f in FAMILIES], dtype=object)
 
-    @staticmethod
-    def _row(text: str) -> list[float]:
-        counts = [np.log1p(len(pattern.findall(text))) for pattern in PATTERNS.values()]
-        distinct = len({m.lower() for m in CONDITIONS.findall(text)})
-        counts.append(np.log1p(distinct))
-        counts.append(np.log1p(len(text)) / 10.0)
-        return counts
+    # -------------------------------------------------------------- transforming
+    def transform(self, X: Iterable[str]) -> FeatureBundle:
+        if not hasattr(self, "_index"):
+            self._build_index()
+        return self._transform([analyse(t) for t in X])
+
+    def _transform(self, docs: list[AnalysedDocument]) -> FeatureBundle:
+        """Build the sparse matrices from flat (row, column) arrays: vectorised look-ups throughout."""
+        n_unigrams = len(self.unigrams_)
+        n_terms = self.n_terms_
+        n_cols = n_terms + N_FAMILIES
+        number, stem, ms = F["number"], F["stem_cell"], F["ms"]
+        tokens: list[str] = []
+        token_counts: list[int] = []
+        cues: list[int] = []
+        cue_counts: list[int] = []
+        sentence_counts = []
+        extras = np.zeros((len(docs), len(DOC_EXTRAS)))
+        prose = np.array([prose_share(doc.text) for doc in docs])
+        words = np.array([len(doc.tokens) for doc in docs])
+        for d, doc in enumerate(docs):
+            tokens.extend(doc.tokens)
+            token_counts.extend(doc.token_counts)
+            cues.extend(doc.cues)
+            cue_counts.extend(doc.cue_counts)
+            n_tokens = len(doc.tokens)
+            n_sent = len(doc.sentences)
+            sentence_counts.append(n_sent)
+            extras[d] = (
+                math.log1p(len(doc.conditions)),
+                math.log1p(n_tokens) / 5.0,
+                math.log1p(n_sent) / 5.0,
+                math.log1p(n_tokens / max(1, n_sent)) / 3.0,
+                sum(1 for c in doc.token_counts if c <= 4) / max(1, n_sent),
+                doc.cues.count(number) / max(1, n_tokens) * 5.0,
+                len(doc.cues) / max(1, n_tokens) * 3.0,
+                math.log1p(min(doc.cues.count(stem), doc.cues.count(ms))),
+                sum(1 for s in doc.sentences if _PUNCTUATED.search(s.text)) / max(1, n_sent),
+                sum(1 for s in doc.sentences if _LIST_LINE.match(s.text)) / max(1, n_sent),
+                prose[d],
+            )
+        n_rows = len(token_counts)
+        token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), token_counts)
+        ids = np.fromiter(map(self._index.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        known = ids >= 0
+        parts_rows, parts_cols = [token_rows[known]], [ids[known]]
+        if self.bigrams and len(ids) > 1 and len(self._pair_keys):
+            first, second = ids[:-1], ids[1:]
+            valid = known[:-1] & known[1:] & (token_rows[:-1] == token_rows[1:])
+            keys = first[valid] * n_unigrams + second[valid]
+            at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+            hit = self._pair_keys[at] == keys
+            parts_rows.append(token_rows[:-1][valid][hit])
+            parts_cols.append(self._pair_columns[at[hit]])
+        parts_rows.append(np.repeat(np.arange(n_rows, dtype=np.int64), cue_counts))
+        parts_cols.append(np.asarray(cues, dtype=np.int64) + n_terms)
+        keys = np.concatenate(parts_rows) * n_cols + np.concatenate(parts_cols)
+        offsets = np.concatenate([[0], np.cumsum(sentence_counts)]).astype(np.int64)
+        unique, counts = np.unique(keys, return_counts=True)
+        rows, cols = np.divmod(unique, n_cols)
+        counts = counts.astype(np.float64)
+
+        sentence_matrix = self._weighted(rows, cols, counts, n_rows, n_terms, n_cols)
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), sentence_counts)
+        doc_unique, doc_inverse = np.unique(owner[rows] * n_cols + cols, return_inverse=True)
+        doc_counts = np.bincount(doc_inverse.ravel(), weights=counts)
+        doc_rows, doc_cols = np.divmod(doc_unique, n_cols)
+        document_matrix = self._weighted(doc_rows, doc_cols, doc_counts, len(docs), n_terms, n_cols)
+        doc_cue_counts = np.zeros((len(docs), N_FAMILIES))
+        is_cue = doc_cols >= n_terms
+        doc_cue_counts[doc_rows[is_cue], doc_cols[is_cue] - n_terms] = doc_counts[is_cue]
+        document_cues = np.hstack([np.log1p(doc_cue_counts) * self.cue_scale, extras])
+        return FeatureBundle(
+            texts=[doc.text for doc in docs],
+            sentences=[doc.sentences for doc in docs],
+            offsets=offsets,
+            sentence_matrix=sentence_matrix,
+            document_matrix=document_matrix,
+            document_cues=document_cues,
+            prose=prose,
+            words=words,
+        )
+
+    def _weighted(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int, n_terms: int,
+                  width: int) -> sparse.csr_matrix:
+        """CSR of sublinear TF-IDF (unit length per row) for terms and log1p counts for cues.
+
+        `rows`/`cols` must be sorted by row then column (as `np.unique` returns them).
+        """
+        data = np.empty_like(counts)
+        is_term = cols < n_terms
+        term_rows = rows[is_term]
+        weights = (1.0 + np.log(counts[is_term])) * self.idf_[cols[is_term]]
+        norms = np.sqrt(np.bincount(term_rows, weights=weights * weights, minlength=n_rows))
+        norms[norms == 0] = 1.0
+        data[is_term] = weights / norms[term_rows]
+        data[~is_term] = np.log1p(counts[~is_term]) * self.cue_scale
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        return sparse.csr_matrix((data, cols.astype(np.int32), indptr), shape=(n_rows, width))
+
+
+def cue_summary(text: str) -> dict[str, int]:
+    """Cue family -> count for one text (for inspection and tests)."""
+    return dict(Counter(FAMILIES[c] for c in analyse(text).cues))
+
+
+def distinct_conditions(text: str) -> int:
+    """How many distinct conditions (from the cue lexicon) a text names."""
+    return len(analyse(text).conditions)

@@ -23,11 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
-from classifier.corpus import Corpus
+from classifier.corpus import Corpus, near_duplicate_groups
 from classifier.errors import ModelFileError
-from classifier.model import HypeModel
+from classifier.model import HypeModel, make_model, model_params
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +62,25 @@ def model_version(corpus_fingerprint: str, params: dict[str, Any]) -> str:
     return "hm-" + hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
+def recipe_version(corpus: Corpus, **params: Any) -> str:
+    """The version `train(corpus, **params)` would give, without training."""
+    return model_version(corpus.fingerprint(), model_params(make_model(**params)))
+
+
 def train(corpus: Corpus, **params: Any) -> tuple[HypeModel, ModelInfo]:
-    """Fit a `HypeModel` on the whole corpus and describe it."""
-    model = HypeModel(**params)
-    effective = {k: v for k, v in model.get_params().items()}
+    """Fit a `HypeModel` on the whole corpus and describe it.
+
+    `params` are model parameters, plain (`C_stack=0.5`) or by step (`signals__C_stack=0.5`).
+    The manifest's metrics start as the cross-validated F1 the training itself measured (on the
+    cross-fitted scores it chose thresholds with); `hypewatch evaluate` adds the full evaluation.
+    """
+    model = make_model(**params)
+    effective = model_params(model)
     fingerprint = corpus.fingerprint()
     version = model_version(fingerprint, effective)
     started = time.perf_counter()
-    model.fit(corpus.texts, corpus.targets(), evidence=corpus.evidence, hype=corpus.hype, groups=near_duplicate_groups(corpus))
+    model.fit_corpus(corpus.texts, corpus.targets(), evidence=corpus.evidence, hype=corpus.hype,
+                     groups=near_duplicate_groups(corpus))
     seconds = time.perf_counter() - started
     model.version_ = version
     info = ModelInfo(
@@ -82,44 +91,11 @@ def train(corpus: Corpus, **params: Any) -> tuple[HypeModel, ModelInfo]:
         documents=len(corpus),
         corpus_fingerprint=fingerprint,
         code_version=code_version(),
-        params={k: list(v) if isinstance(v, tuple) else v for k, v in effective.items()},
+        params=effective,
+        metrics={"training_cv_f1": model.named_steps["signals"].cv_scores_},
     )
     logger.info("trained %s on %d documents in %.1f s", version, len(corpus), seconds)
     return model, info
-
-
-def near_duplicate_groups(corpus: Corpus, threshold: float = 0.5) -> list[int]:
-    """Group ids such that documents sharing most of their word 5-grams share a group.
-
-    Cross-validation keeps a group in one fold, so a near-copy of a training document never
-    flatters the held-out score.
-    """
-    shingles = []
-    for doc in corpus.documents:
-        words = doc.text.lower().split()
-        shingles.append({" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))})
-    parent = list(range(len(shingles)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    index: dict[str, list[int]] = {}
-    for i, s in enumerate(shingles):
-        for sh in s:
-            index.setdefault(sh, []).append(i)
-    for i, s in enumerate(shingles):
-        overlap: dict[int, int] = {}
-        for sh in s:
-            for j in index[sh]:
-                if j > i:
-                    overlap[j] = overlap.get(j, 0) + 1
-        for j, common in overlap.items():
-            if common / max(1, min(len(s), len(shingles[j]))) >= threshold:
-                parent[find(j)] = find(i)
-    return [find(i) for i in range(len(shingles))]
 
 
 class ModelRegistry:
@@ -131,7 +107,7 @@ class ModelRegistry:
     def save(self, model: HypeModel, info: ModelInfo, *, make_current: bool = True) -> ModelInfo:
         self.model_dir.mkdir(parents=True, exist_ok=True)
         model_path = self._path(info.version, ".skops")
-        self._atomic_write(model_path, lambda f: sio.dump(model, f))
+        self._atomic_write(model_path, lambda f: _skops().dump(model, f))
         info = ModelInfo(**{**asdict(info), "sha256": _sha256(model_path)})
         self._atomic_write(self._path(info.version, ".json"),
                            lambda f: f.write(json.dumps(asdict(info), indent=2, sort_keys=True).encode()))
@@ -174,6 +150,7 @@ class ModelRegistry:
         actual = _sha256(path)
         if actual != info.sha256:
             raise ModelFileError(f"model file {path} does not match its recorded hash; refusing to load it")
+        sio = _skops()
         untrusted = sio.get_untrusted_types(file=path)
         foreign = [t for t in untrusted if t.split(".", 1)[0] not in TRUSTED_MODULE_ROOTS]
         if foreign:
@@ -181,6 +158,9 @@ class ModelRegistry:
         model = sio.load(path, trusted=untrusted)
         if not isinstance(model, HypeModel):
             raise ModelFileError(f"model file {path} does not hold a HypeModel")
+        if not hasattr(model, "steps") or not hasattr(model.named_steps.get("signals"), "stack_coef_"):
+            raise ModelFileError(f"model file {path} was written by an older classifier; "
+                                 "train a new model with `hypewatch train`")
         model.version_ = info.version
         return model, info
 
@@ -207,6 +187,13 @@ class ModelRegistry:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _skops():
+    """skops.io, imported on first use: it takes about a second, and most commands never load a model."""
+    import skops.io
+
+    return skops.io
 
 
 def _sha256(path: Path) -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 # or at a line break. Abbreviations like "Dr." or "e.g." are kept inside the sentence.
 _BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*(?P<gap>[ \t]+)|(?P<newline>\s*\n\s*)")
 # "MS." is deliberately absent: in this domain it ends sentences far more often than it abbreviates.
-_ABBREVIATIONS = re.compile(r"\b(?:dr|mr|mrs|prof|st|vs|etc|e\.g|i\.e|fig|no|approx|inc|ltd|dept)\.$", re.I)
+_ABBREVIATIONS = re.compile(r"\b(?:dr|mr|mrs|prof|st|vs|etc|e\.g|i\.e|fig|no|approx|inc|ltd|dept)\.$", re.IGNORECASE)
+_ABBREVIATION_TAIL = 8  # longest abbreviation ("approx.") plus one character
 MAX_SENTENCE_CHARS = 600
 MIN_SENTENCE_CHARS = 3
 
@@ -30,7 +31,8 @@ def split_sentences(text: str) -> list[Sentence]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         end = match.start("gap") if match.group("gap") else match.start("newline")
-        if match.group("gap") and _ABBREVIATIONS.search(text[start:end]):
+        # Only the sentence's tail can hold an abbreviation; searching it alone keeps splitting linear.
+        if match.group("gap") and _ABBREVIATIONS.search(text, max(start, end - _ABBREVIATION_TAIL), end):
             continue
         _append(sentences, text, start, end)
         start = match.end()

@@ -185,6 +185,72 @@ class Hypewatch:
             store_prediction(session, stored.version_id, result.score.to_dict())
         return stored
 
+    # ------------------------------------------------------------------ train / evaluate / rescore
+    def analyst_documents(self) -> list:
+        """The analysts' labels in the database as `LabelledDocument`s (origin "analyst").
+
+        Each labelled document version becomes one document, id `analyst-v<version id>`; fields no
+        analyst filled are unknown and are left out of training and evaluation."""
+        from classifier.corpus import analyst_document
+        from storage.labels import analyst_labels
+
+        with self.database.session() as session:
+            labels = analyst_labels(session)
+        documents = []
+        for label in labels:
+            doc = analyst_document(
+                f"analyst-v{label.version_id}", label.text, relevant=label.relevant, signals=label.signals,
+                hype=label.hype, lang=label.language, note="; ".join(label.notes)[:500],
+            )
+            if doc is not None:
+                documents.append(doc)
+        logger.info("%d analyst-labelled document versions", len(documents))
+        return documents
+
+    def evaluate(self, *, with_labels: bool = False, n_splits: int = 5, n_jobs: int = 1, **params: Any):
+        """Cross-validate the model recipe beside the baselines (`classifier.evaluation.evaluate`).
+
+        When the registry holds the model this recipe trains on this corpus, the figures are
+        recorded in its manifest under "evaluation"."""
+        from classifier.evaluation import evaluate
+        from classifier.registry import recipe_version
+
+        corpus = load_corpus(self.settings.seeds_dir)
+        if with_labels:
+            corpus = corpus.extended(self.analyst_documents())
+        report = evaluate(corpus, n_splits=n_splits, n_jobs=n_jobs, params=params)
+        version = recipe_version(corpus, **params)
+        try:
+            info = self.registry.info(version)
+        except ModelFileError:
+            return report
+        self.registry.update_metrics(version, {**info.metrics, "evaluation": report.to_dict()})
+        current = self.__dict__.get("_model_and_info")
+        if current is not None and current[1].version == version:
+            self.__dict__["_model_and_info"] = (current[0], self.registry.info(version))
+        logger.info("recorded the evaluation in the manifest of %s", version)
+        return report
+
+    def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
+        """Score the stored document versions the current model has not scored yet; return how many."""
+        from storage.labels import version_ids_without_prediction, version_texts
+
+        version = self.model_info.version
+        with self.database.session() as session:
+            self.register_model(session)
+            pending = version_ids_without_prediction(session, version, current_only=current_only)
+        done = 0
+        for start in range(0, len(pending), batch_size):
+            with self.database.session() as session:
+                rows = version_texts(session, pending[start : start + batch_size])
+            scores = self.model.score_many([text for _, text in rows])
+            with self.database.session() as session:
+                for (version_id, _), score in zip(rows, scores, strict=True):
+                    store_prediction(session, version_id, score.to_dict())
+            done += len(rows)
+            logger.info("rescored %d of %d document versions", done, len(pending))
+        return done
+
 
 def _html_or_none(data: bytes) -> bytes | None:
     return data if looks_like_html(data) else None

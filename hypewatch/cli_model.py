@@ -1,0 +1,108 @@
+"""The model commands: `hypewatch train`, `hypewatch evaluate`, `hypewatch rescore`.
+
+`hypewatch.cli` imports this module and calls `register(cli)`. Errors are raised, never printed
+here: `hypewatch.cli.main` renders them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hypewatch.app import Hypewatch
+
+
+@click.command()
+@click.option("--with-labels", is_flag=True,
+              help="Add the analysts' labels stored in the database to the labelled corpus.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new model's manifest as JSON.")
+@click.pass_obj
+def train(app: Hypewatch, with_labels: bool, as_json: bool) -> None:
+    """Train a model on seeds/ (and analysts' labels), store it in the registry and make it current."""
+    extra = app.analyst_documents() if with_labels else []
+    _, info = app.train(extra_documents=extra)
+    if as_json:
+        click.echo(json.dumps({**asdict(info), "analyst_documents": len(extra)}, ensure_ascii=False))
+        return
+    click.echo(f"trained {info.version} on {info.documents} documents"
+               f" ({len(extra)} from analysts' labels) in {info.training_seconds:.1f} s")
+    cv = info.metrics.get("training_cv_f1", {})
+    if cv:
+        click.echo("cross-validated F1 seen while training: "
+                   + ", ".join(f"{name} {value:.2f}" for name, value in cv.items()))
+    click.echo(f"model file: {app.registry.model_dir / (info.version + '.skops')}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as one JSON object.")
+@click.option("--with-labels", is_flag=True, help="Evaluate on seeds/ plus the analysts' labels in the database.")
+@click.option("--folds", "n_splits", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Number of cross-validation folds.")
+@click.option("--jobs", "n_jobs", type=click.IntRange(1, 64), default=None,
+              help="Folds run in parallel (default: the number of CPUs, at most the number of folds).")
+@click.option("--check-floors", is_flag=True,
+              help="Fail (exit 2) when a figure is below its pinned floor in classifier/quality_floors.json.")
+@click.pass_obj
+def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_jobs: int | None,
+             check_floors: bool) -> None:
+    """Cross-validate the model beside a keyword baseline and a DummyClassifier.
+
+    Grouped, stratified folds (near-duplicate documents stay in one fold); per-signal precision,
+    recall, F1 and ROC-AUC, relevance F1, macro-F1 and the Spearman correlation of the hype score
+    with the 0-3 labels, for the three systems side by side.
+    """
+    from classifier.errors import QualityGateError
+    from classifier.evaluation import check_floors as floor_failures
+
+    jobs = n_jobs or max(1, min(n_splits, os.cpu_count() or 1))
+    report = app.evaluate(with_labels=with_labels, n_splits=n_splits, n_jobs=jobs)
+    data = report.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        _render_evaluation(Console(), report)
+    if check_floors:
+        failures = floor_failures(data)
+        if failures:
+            raise QualityGateError(failures)
+        if not as_json:
+            click.echo("all figures at or above their floors")
+
+
+def _render_evaluation(console: Console, report) -> None:
+    table = Table(title=f"hypewatch evaluate: {report.n_documents} documents, {report.n_splits}-fold grouped, "
+                        "stratified cross-validation", title_justify="left")
+    table.add_column("figure")
+    for system in ("model", "keyword baseline", "DummyClassifier"):
+        table.add_column(system, justify="right")
+    for row in report.summary_rows():
+        table.add_row(*row)
+    console.print(table)
+    data = report.to_dict()
+    ahead = data["model_ahead_of_keyword"]
+    behind = [name for name, ok in ahead.items() if not ok]
+    console.print("model ahead of the keyword baseline on every signal's F1" if not behind
+                  else f"model NOT ahead of the keyword baseline on: {', '.join(behind)}")
+    console.print(f"per-fold macro-F1 of the model: {data['systems']['model']['fold_macro_f1']}"
+                  f" · {data['seconds']:.0f} s")
+
+
+@click.command()
+@click.option("--current-only", is_flag=True, help="Only each page's current version (default: every stored version).")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=64, show_default=True)
+@click.pass_obj
+def rescore(app: Hypewatch, current_only: bool, batch_size: int) -> None:
+    """Score stored document versions with the current model (those it has not scored yet)."""
+    count = app.rescore(current_only=current_only, batch_size=batch_size)
+    click.echo(f"rescored {count} document version(s) with model {app.model_info.version}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(train)
+    cli.add_command(evaluate)
+    cli.add_command(rescore)

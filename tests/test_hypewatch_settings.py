@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pytest
+
+from hypewatch.errors import ConfigError
+from hypewatch.settings import PROJECT_ROOT, Settings
+
+
+def test_defaults_put_everything_under_home(tmp_path):
+    settings = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'hypewatch.db'}"
+    assert settings.model_dir == tmp_path / "models"
+    assert settings.seeds_dir == PROJECT_ROOT / "seeds"
+    assert settings.sources_file == PROJECT_ROOT / "seeds" / "sources.toml"
+    assert settings.is_sqlite and settings.redis_url is None and settings.dashboard_password is None
+    assert settings.max_download_bytes == 10 * 1024 * 1024
+
+
+def test_home_defaults_to_the_user_data_directory():
+    settings = Settings.from_environ({})
+    assert "hypewatch" in str(settings.home) and settings.home.is_absolute()
+
+
+def test_environment_overrides(tmp_path):
+    settings = Settings.from_environ({
+        "HYPEWATCH_HOME": str(tmp_path),
+        "HYPEWATCH_DATABASE_URL": "postgresql+psycopg://u@db/hw",
+        "HYPEWATCH_SOURCES": "/etc/hypewatch/sources.toml",
+        "HYPEWATCH_FETCH_TIMEOUT": "5.5",
+        "HYPEWATCH_REDIS_URL": "redis://127.0.0.1:6379/0",
+    })
+    assert not settings.is_sqlite
+    assert settings.sources_file == Path("/etc/hypewatch/sources.toml")
+    assert settings.fetch_timeout == 5.5 and settings.redis_url.startswith("redis://")
+
+
+@pytest.mark.parametrize("value", ["soon", "-3", "0"])
+def test_bad_numbers_are_config_errors(tmp_path, value):
+    with pytest.raises(ConfigError, match="HYPEWATCH_FETCH_TIMEOUT"):
+        Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_FETCH_TIMEOUT": value})
