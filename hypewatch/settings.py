@@ -33,6 +33,8 @@ class Settings:
     fetch_timeout: float = 20.0
     max_download_bytes: int = 10 * 1024 * 1024
     crawl_timeout: float = 3600.0
+    crawl_workers: int = 0  # processes extracting and scoring pages during a crawl; 0: one per CPU
+    misfire_grace_time: float = 3600.0  # a scheduled crawl missed by less than this still runs (once)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -62,10 +64,12 @@ class Settings:
             fetch_timeout=_number(environ, "HYPEWATCH_FETCH_TIMEOUT", 20.0),
             max_download_bytes=int(_number(environ, "HYPEWATCH_MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024)),
             crawl_timeout=_number(environ, "HYPEWATCH_CRAWL_TIMEOUT", 3600.0),
+            crawl_workers=int(_number(environ, "HYPEWATCH_CRAWL_WORKERS", 0, allow_zero=True)),
+            misfire_grace_time=_number(environ, "HYPEWATCH_MISFIRE_GRACE_TIME", 3600.0),
         )
 
 
-def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+def _number(environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
     raw = environ.get(name)
     if not raw:
         return default
@@ -73,8 +77,8 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {'zero or more' if allow_zero else 'positive'}, got {raw!r}")
     return value
 
 

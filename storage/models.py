@@ -92,7 +92,7 @@ class Page(Base):
     domain: Mapped[str] = mapped_column(String(255), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)  # index: "seen since" reads
     # The version the page shows now and that version's newest prediction: kept here so listing
     # and aggregating 100,000 pages never has to find "the latest row per group".
     current_version_id: Mapped[int | None] = mapped_column(
@@ -119,7 +119,12 @@ class DocumentVersion(Base):
     """The extracted content of a page at one time; a new row only when the text changed."""
 
     __tablename__ = "document_versions"
-    __table_args__ = (UniqueConstraint("page_id", "fingerprint"),)
+    __table_args__ = (
+        UniqueConstraint("page_id", "fingerprint"),
+        # Covering index for reading every page's date in bulk (the dashboard): on SQLite the
+        # columns after `text` sit in its overflow pages, which this lets a scan skip.
+        Index("ix_document_versions_id_published", "id", "published"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
@@ -160,7 +165,13 @@ class Prediction(Base):
     """
 
     __tablename__ = "predictions"
-    __table_args__ = (UniqueConstraint("version_id", "model_version"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "model_version"),
+        # Covering index of the scores the dashboard aggregates, so reading them for every page
+        # never touches the wide `details` rows.
+        Index("ix_predictions_scores", "id", "relevant", "hype_score", "relevance",
+              *(f"flag_{name}" for name in SIGNAL_NAMES), *(f"p_{name}" for name in SIGNAL_NAMES)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"), index=True)
@@ -225,3 +236,33 @@ class CrawlRun(Base):
     errors: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind -> count
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class SchedulerLock(Base):
+    """Who runs the scheduler: one row per lock name, kept fresh by the holder's heartbeat.
+
+    A second scheduler finds a fresh row and refuses to start; a row whose heartbeat is older
+    than the lock's time-to-live belongs to a scheduler that died, and may be taken over.
+    """
+
+    __tablename__ = "scheduler_lock"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SchedulerJob(Base):
+    """APScheduler 3's job store table (`SQLAlchemyJobStore`), declared here so migrations own it.
+
+    The layout is APScheduler's own and only APScheduler writes it; `schedule --list` reads next run times.
+    """
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -334,3 +334,13 @@ def dashboard_dataset(tmp_path_factory, model_dir) -> DashboardDataset:
         "HYPEWATCH_DATABASE_URL": f"sqlite:///{home / 'hypewatch.db'}",
     })
     return _store_dashboard_dataset(settings)
+
+
+# ---------------------------------------------------------------- demo site
+@pytest.fixture
+def demo_site():
+    """The demo website built from seeds/ (crawler.demo_site), on a free loopback port."""
+    from crawler.demo_site import serve_demo_site
+
+    with serve_demo_site(SEEDS_DIR, slow_seconds=3.0) as site:
+        yield site

@@ -1,0 +1,139 @@
+"""Downloader middlewares: address guard, page budget, retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+from crawler.errors import BlockedAddressError, FetchError
+from crawler.netguard import check_url
+
+logger = logging.getLogger(__name__)
+
+PAGE_META = "hypewatch_page"  # requests for candidate articles (not feeds, sitemaps or robots.txt)
+
+
+class BlockedRequest(IgnoreRequest):
+    """A request refused before it was sent; `kind` names why (for the run's error counts)."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class NetGuardMiddleware:
+    """Refuse requests to loopback, private and link-local addresses unless the source allows them.
+
+    Every request passes here, including robots.txt and each hop of a redirect (Scrapy schedules
+    a redirect as a new request), so a public page cannot redirect the crawler into the local
+    network. Host checks are cached per crawl; the DNS lookup runs off the reactor thread.
+    """
+
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+        self._verdicts: dict[tuple[str, str, int | None], str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        source = crawler.settings.getdict("HYPEWATCH_SOURCE")
+        return cls(allow_private=bool(source.get("allow_private", False)))
+
+    async def process_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        key = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+        if key not in self._verdicts:
+            self._verdicts[key] = await asyncio.to_thread(self._check, request.url)
+        problem = self._verdicts[key]
+        if problem is not None:
+            raise BlockedRequest(problem, "blocked-address")
+
+    def _check(self, url: str) -> str | None:
+        try:
+            check_url(url, allow_private=self.allow_private)
+        except BlockedAddressError as exc:
+            return str(exc)
+        except FetchError as exc:
+            return str(exc)
+        return None
+
+
+class PageBudgetMiddleware:
+    """Send at most HYPEWATCH_MAX_PAGES page requests per crawl.
+
+    Applied at download time, after the scheduler's priority order, so the budget goes to the
+    most relevant-looking links. Retries and redirects of a page do not count again.
+    """
+
+    def __init__(self, max_pages: int, stats):
+        self.max_pages = max_pages
+        self.stats = stats
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getint("HYPEWATCH_MAX_PAGES"), crawler.stats)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get(PAGE_META) or request.meta.get("hypewatch_budgeted"):
+            return
+        if self.sent >= self.max_pages:
+            self.stats.inc_value("hypewatch/skipped/page-budget")
+            raise BlockedRequest(f"page budget of {self.max_pages} reached", "page-budget")
+        self.sent += 1
+        request.meta["hypewatch_budgeted"] = True
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries (429, 5xx, timeouts, connection errors), each one after a growing wait.
+
+    The n-th retry of a request waits HYPEWATCH_RETRY_BACKOFF * 2**(n-1) seconds, or what the
+    server's Retry-After asks, capped at HYPEWATCH_RETRY_BACKOFF_MAX. Only the retried request
+    waits; the crawl goes on meanwhile.
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff = settings.getfloat("HYPEWATCH_RETRY_BACKOFF")
+        self.backoff_max = settings.getfloat("HYPEWATCH_RETRY_BACKOFF_MAX")
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await asyncio.sleep(self._delay(result, response))
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await asyncio.sleep(self._delay(result, None))
+        return result
+
+    def _delay(self, retry: Request, response: Response | None) -> float:
+        attempt = max(1, int(retry.meta.get("retry_times", 1)))
+        delay = self.backoff * 2 ** (attempt - 1)
+        asked = retry_after_seconds(response.headers.get(b"Retry-After")) if response is not None else None
+        if asked is not None:
+            delay = max(delay, asked)
+        return min(delay, self.backoff_max)
+
+
+def retry_after_seconds(value: bytes | None, *, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now or time.time()))

@@ -1,0 +1,284 @@
+"""Item pipelines, one concern each, in this order:
+
+1. CanonicalUrlPipeline     the page's canonical URL (tracking parameters gone, normalised).
+2. DuplicateUrlPipeline     drops a canonical URL already seen in this crawl ("duplicate-url").
+3. ExtractionPipeline       text and metadata, extracted in the crawl's worker processes (off the
+                            reactor thread); drops what is not an article ("not-html", "not-article:<why>").
+4. DuplicateContentPipeline drops the same text under another URL ("duplicate-content").
+5. ScoringPipeline          the hype model's scores, in a worker process holding the model; drops
+                            what its relevance gate rejects ("off-topic").
+6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
+
+Every reason a pipeline drops an item for is counted by `extensions.RunStats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import DropItem
+
+from crawler.articles import ArticleExtraction, extract_article
+from crawler.extract import Extraction
+from crawler.fetch import HTML_TYPES, looks_like_html
+from crawler.items import PageItem
+from crawler.spiders.base import OFF_TOPIC
+from crawler.urls import canonical_url
+from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
+from storage.crawls import PendingDocument, store_batch, url_with_content
+from storage.db import Database
+from storage.repository import ExtractedDocument, content_fingerprint, upsert_source
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------- 1. canonical URL
+class CanonicalUrlPipeline:
+    """The URL a page is stored under: its declared canonical when that stays on the same host,
+    otherwise the URL it was served from; tracking parameters removed either way."""
+
+    def process_item(self, item: PageItem) -> PageItem:
+        served = canonical_url(item.response_url)
+        declared = canonical_url(item.declared_canonical) if item.declared_canonical else None
+        same_host = declared and urlsplit(declared).netloc == urlsplit(served).netloc
+        item.canonical_url = declared if same_host and urlsplit(declared).scheme in ("http", "https") else served
+        return item
+
+
+# ---------------------------------------------------------------------------- 2. duplicate URL
+class DuplicateUrlPipeline:
+    """Each canonical URL once per crawl (the same page reached through differently-tagged links)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def process_item(self, item: PageItem) -> PageItem:
+        if item.canonical_url in self.seen:
+            raise DropItem("duplicate-url")
+        self.seen.add(item.canonical_url)
+        return item
+
+
+# ---------------------------------------------------------------------------- 3. extraction
+class ExtractionPipeline:
+    """Extracts text in the crawl's worker processes, so the reactor keeps fetching meanwhile."""
+
+    def __init__(self, workers: ProcessWorkers, timeout: float, min_words: int, max_link_ratio: float,
+                 max_pending: int):
+        self.workers = workers
+        self.timeout = timeout
+        self.min_words = min_words
+        self.max_link_ratio = max_link_ratio
+        # Backpressure: at most this many pages wait for a worker at once.
+        self.slots = asyncio.Semaphore(max_pending)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        workers = ProcessWorkers(crawler, "extraction", settings.getint("HYPEWATCH_WORKERS"), start_extraction_worker)
+        return cls(workers, timeout=settings.getfloat("HYPEWATCH_WORKER_TIMEOUT"),
+                   min_words=settings.getint("HYPEWATCH_MIN_ARTICLE_WORDS"),
+                   max_link_ratio=settings.getfloat("HYPEWATCH_MAX_LINK_RATIO"), max_pending=4 * workers.processes)
+
+    async def open_spider(self) -> None:
+        await self.workers.open()
+
+    def close_spider(self) -> None:
+        self.workers.close()
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        if not _is_html(item):
+            raise DropItem("not-html")
+        result = await self._extract(item)
+        extraction = result.extraction
+        if extraction.status != "ok":
+            raise DropItem(f"not-article:{extraction.status}")
+        if len(extraction.text.split()) < self.min_words:
+            raise DropItem("not-article:too-short")
+        if result.link_ratio > self.max_link_ratio:
+            raise DropItem("not-article:link-list")
+        item.extraction = extraction
+        item.raw_html_gz = result.raw_html_gz
+        item.body = b""  # the compressed copy is all that is kept; free the memory early
+        return item
+
+    async def _extract(self, item: PageItem) -> ArticleExtraction:
+        async with self.slots:
+            try:
+                return await self.workers.run(extract_article, item.body, item.response_url, timeout=self.timeout)
+            except TimeoutError:
+                logger.warning("extraction of %s took over %.0f s; given up", item.response_url, self.timeout)
+                return ArticleExtraction(Extraction("failed", reason="extraction timed out"))
+            except concurrent.futures.process.BrokenProcessPool:
+                return ArticleExtraction(Extraction("failed", reason="extraction worker died"))
+
+
+def _is_html(item: PageItem) -> bool:
+    if item.content_type:
+        return item.content_type in HTML_TYPES
+    return looks_like_html(item.body)
+
+
+# ---------------------------------------------------------------------------- 4. duplicate content
+class DuplicateContentPipeline:
+    """Drops a page whose text is already stored, or already seen in this crawl, under another URL
+    (mirrors, print and AMP versions, syndicated copies)."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self.seen: dict[str, str] = {}
+        self.database = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("HYPEWATCH_DATABASE_URL"))
+
+    def open_spider(self) -> None:
+        self.database = Database(self.database_url)
+
+    def close_spider(self) -> None:
+        if self.database is not None:
+            self.database.close()
+
+    def process_item(self, item: PageItem) -> PageItem:
+        item.fingerprint = content_fingerprint(item.extraction.text)
+        first = self.seen.setdefault(item.fingerprint, item.canonical_url)
+        if first != item.canonical_url:
+            raise DropItem("duplicate-content")
+        with self.database.session() as session:
+            if url_with_content(session, item.fingerprint, other_than=item.canonical_url):
+                raise DropItem("duplicate-content")
+        return item
+
+
+# ---------------------------------------------------------------------------- 5. scoring
+class ScoringPipeline:
+    """Scores each page with the crawl's model (in a worker process); off-topic pages go no further."""
+
+    def __init__(self, workers: ProcessWorkers, timeout: float, store_off_topic: bool):
+        self.workers = workers
+        self.timeout = timeout
+        self.store_off_topic = store_off_topic
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        model = (settings.get("HYPEWATCH_MODEL_DIR"), settings.get("HYPEWATCH_MODEL_VERSION") or None)
+        workers = ProcessWorkers(crawler, "scoring", 1, start_scoring_worker, model)
+        return cls(workers, settings.getfloat("HYPEWATCH_WORKER_TIMEOUT"),
+                   settings.getbool("HYPEWATCH_STORE_OFF_TOPIC"))
+
+    async def open_spider(self) -> None:
+        await self.workers.open()
+
+    def close_spider(self) -> None:
+        self.workers.close()
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        try:
+            item.score = await self.workers.run(score_text, item.extraction.text, timeout=self.timeout)
+        except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
+            raise DropItem("not-scored") from None
+        if not item.score["relevant"] and not self.store_off_topic:
+            raise DropItem(OFF_TOPIC)
+        return item
+
+
+# ---------------------------------------------------------------------------- 6. storage
+class StoragePipeline:
+    """Stores pages in batches: one transaction per HYPEWATCH_BATCH_SIZE pages (or per
+    HYPEWATCH_BATCH_SECONDS), written by one background thread so the reactor never waits on the
+    database. A batch that fails is retried page by page, so one bad page costs only itself."""
+
+    def __init__(self, stats, database_url: str, source: dict, batch_size: int, batch_seconds: float):
+        self.stats = stats
+        self.database_url = database_url
+        self.source = source
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.pending: list = []
+        self.oldest: float | None = None
+        self.writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self.writing: asyncio.Future | None = None
+        self.database = None
+        self.source_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(crawler.stats, settings.get("HYPEWATCH_DATABASE_URL"), settings.getdict("HYPEWATCH_SOURCE"),
+                   settings.getint("HYPEWATCH_BATCH_SIZE"), settings.getfloat("HYPEWATCH_BATCH_SECONDS"))
+
+    def open_spider(self) -> None:
+        self.database = Database(self.database_url)
+        with self.database.session() as session:
+            self.source_id = upsert_source(session, self.source["name"], self.source["kind"], self.source).id
+        self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypewatch-store")
+
+    async def close_spider(self) -> None:
+        await self._flush()
+        if self.writing is not None:
+            await self.writing
+        self.writer.shutdown(wait=True)
+        self.database.close()
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        self.pending.append(PendingDocument(_document(item), item.score, item.raw_html_gz))
+        self.oldest = self.oldest or time.monotonic()
+        if len(self.pending) >= self.batch_size or time.monotonic() - self.oldest >= self.batch_seconds:
+            await self._flush()
+        return item
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending, self.oldest = self.pending, [], None
+        if self.writing is not None:  # one batch in flight at a time: backpressure on the crawl
+            await self.writing
+        loop = asyncio.get_running_loop()
+        self.writing = loop.run_in_executor(self.writer, self._write, batch)
+        self.writing.add_done_callback(self._count)
+
+    def _write(self, batch: list) -> list[str]:
+        try:
+            with self.database.session() as session:
+                return [r.status for r in store_batch(session, batch, source_id=self.source_id)]
+        except Exception:
+            logger.warning("storing a batch of %d pages failed; storing them one by one", len(batch), exc_info=True)
+        statuses = []
+        for pending in batch:
+            try:
+                with self.database.session() as session:
+                    statuses.extend(r.status for r in store_batch(session, [pending], source_id=self.source_id))
+            except Exception:
+                logger.exception("could not store %s", pending.document.url)
+                statuses.append("error")
+        return statuses
+
+    def _count(self, future: asyncio.Future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self.stats.inc_value("hypewatch/errors/storage")
+            return
+        for status in future.result():
+            key = "errors/storage" if status == "error" else f"stored/{status}"
+            self.stats.inc_value(f"hypewatch/{key}")
+
+
+def _document(item: PageItem):
+    extraction = item.extraction
+    return ExtractedDocument(
+        url=item.canonical_url,
+        domain=urlsplit(item.canonical_url).hostname or "",
+        text=extraction.text,
+        title=extraction.title,
+        author=extraction.author,
+        published=extraction.published,
+        language=extraction.language,
+        site_name=extraction.site_name,
+        raw_html=None,  # stored from item.raw_html_gz
+        fetched_at=item.fetched_at,
+    )

@@ -1,0 +1,90 @@
+"""Run one crawl in this process: `python -m crawler.runner` with a JSON crawl spec on stdin.
+
+Twisted's reactor cannot be restarted, so every crawl gets a fresh process; `hypewatch.crawling`
+starts it, reads its progress lines from stdout (see `extensions.ProgressReporter`) and records
+the run. Scrapy's log goes to stderr. The spec holds plain values only:
+
+    {"source": SourceConfig.to_dict(), "database_url": ..., "model_dir": ..., "max_pages": N,
+     "user_agent": ..., "download_timeout": seconds, "max_download_bytes": N,
+     "settings": {extra Scrapy or HYPEWATCH_* settings}, "log_level": "INFO"}
+
+Exit status: 0 when the crawl ran (however many pages failed), 1 when it could not run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+# Only light imports at the top: worker processes are spawned and import this __main__ module again.
+
+SPEC_KEYS = ("source", "database_url", "model_dir")
+
+
+def crawl_settings(spec: dict[str, Any]):
+    """crawler/settings.py with this crawl's values on top."""
+    from scrapy.settings import Settings
+
+    from crawler.sources import SourceConfig
+
+    source = SourceConfig.from_dict(spec["source"])
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    values: dict[str, Any] = {
+        "HYPEWATCH_SOURCE": source.to_dict(),
+        "HYPEWATCH_DATABASE_URL": spec["database_url"],
+        "HYPEWATCH_MODEL_DIR": spec["model_dir"],
+        "HYPEWATCH_MAX_PAGES": int(spec.get("max_pages") or source.max_pages),
+        "LOG_LEVEL": spec.get("log_level", "INFO"),
+    }
+    if spec.get("user_agent"):
+        values["USER_AGENT"] = spec["user_agent"]
+    if spec.get("download_timeout"):
+        values["DOWNLOAD_TIMEOUT"] = float(spec["download_timeout"])
+    if spec.get("max_download_bytes"):
+        values["DOWNLOAD_MAXSIZE"] = int(spec["max_download_bytes"])
+    values.update(spec.get("settings") or {})
+    settings.setdict(values, priority="cmdline")
+    return settings
+
+
+def run_crawl(spec: dict[str, Any]) -> int:
+    missing = [key for key in SPEC_KEYS if not spec.get(key)]
+    if missing:
+        raise ValueError(f"crawl spec lacks {', '.join(missing)}")
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders import spider_for
+
+    settings = crawl_settings(spec)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    process = CrawlerProcess(settings)
+    failures: list[str] = []
+
+    def record_failure(failure):
+        failures.append(f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        _emit({"event": "error", "message": failures[-1]})
+
+    deferred = process.crawl(spider_for(spec["source"]["kind"]))
+    deferred.addErrback(record_failure)
+    process.start()
+    return 1 if failures else 0
+
+
+def _emit(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    try:
+        spec = json.loads(sys.stdin.read())
+        return run_crawl(spec)
+    except (ValueError, KeyError, TypeError) as exc:
+        _emit({"event": "error", "message": f"bad crawl spec: {exc}"})
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

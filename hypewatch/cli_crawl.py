@@ -1,0 +1,217 @@
+"""Crawl commands: `crawl`, `schedule`, `sources` and `demo-site` (registered by hypewatch.cli)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich import box
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from crawler.sources import SourceConfig, load_sources
+from hypewatch.app import Hypewatch
+from hypewatch.crawling import CrawlProgress, CrawlSummary, run_crawls, select_sources
+
+EXIT_CRAWL_FAILED = 2
+
+sources_option = click.option(
+    "--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Sources file (default: HYPEWATCH_SOURCES or seeds/sources.toml).",
+)
+
+
+def _load(app: Hypewatch, sources_file: Path | None) -> list[SourceConfig]:
+    return load_sources(sources_file or app.settings.sources_file)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(crawl)
+    cli.add_command(schedule)
+    cli.add_command(sources)
+    cli.add_command(demo_site)
+
+
+# ---------------------------------------------------------------------------- crawl
+@click.command()
+@sources_option
+@click.argument("names", nargs=-1, metavar="[SOURCE]...")
+@click.option("--max-pages", type=click.IntRange(min=1), default=None,
+              help="Page budget per source (overrides max_pages).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON summary per crawl instead of the tables.")
+@click.pass_obj
+def crawl(app: Hypewatch, sources_file: Path | None, names: tuple[str, ...], max_pages: int | None,
+          as_json: bool) -> None:
+    """Crawl SOURCE(s) now (default: every enabled source), each in its own process.
+
+    Exit status 2 when any crawl failed or timed out.
+    """
+    chosen = select_sources(_load(app, sources_file), names)
+    if not chosen:
+        click.echo("hypewatch: no enabled sources to crawl", err=True)
+        return
+    if as_json:
+        summaries = run_crawls(app, chosen, max_pages=max_pages)
+        for summary in summaries:
+            click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        summaries = _crawl_with_display(app, chosen, max_pages)
+    if any(not s.ok for s in summaries):
+        sys.exit(EXIT_CRAWL_FAILED)
+
+
+def _crawl_with_display(app: Hypewatch, chosen: list[SourceConfig], max_pages: int | None) -> list[CrawlSummary]:
+    progress: dict[str, CrawlProgress] = {s.name: CrawlProgress(s.name) for s in chosen}
+    started = time.monotonic()
+    console = Console(stderr=True)
+
+    def table() -> Table:
+        grid = Table(title=f"crawling ({time.monotonic() - started:.0f} s)", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("source", "fetched", "stored", "dropped", "errors"):
+            grid.add_column(column, justify="left" if column == "source" else "right")
+        for name, p in progress.items():
+            grid.add_row(name, str(p.fetched), str(p.stored), str(p.dropped), str(p.errors))
+        return grid
+
+    with Live(table(), console=console, refresh_per_second=4) as live:
+        def update(p: CrawlProgress) -> None:
+            progress[p.source] = p
+            live.update(table())
+
+        summaries = run_crawls(app, chosen, max_pages=max_pages, on_progress=update)
+    Console().print(summary_table(summaries))
+    return summaries
+
+
+def summary_table(summaries: list[CrawlSummary]) -> Table:
+    grid = Table(title="crawl summary", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("source", "status", "fetched", "new", "changed", "unchanged", "dropped", "errors", "time"):
+        grid.add_column(column, justify="left" if column in ("source", "status", "dropped", "errors") else "right")
+    for s in summaries:
+        status = s.status + (" (silent)" if s.silent else "")
+        grid.add_row(s.source, status, str(s.pages_fetched), str(s.pages_new), str(s.pages_changed),
+                     str(s.pages_unchanged), _counts(s.dropped), _counts(s.errors), f"{s.seconds:.0f} s")
+    messages = [f"{s.source}: {s.message}" for s in summaries if s.message]
+    if messages:
+        grid.caption = "\n".join(messages)
+        grid.caption_justify = "left"
+    return grid
+
+
+def _counts(counts) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
+
+
+# ---------------------------------------------------------------------------- schedule
+@click.command()
+@sources_option
+@click.option("--list", "list_only", is_flag=True, help="Show each source's next run and exit.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Crawls running at once.")
+@click.pass_obj
+def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, workers: int) -> None:
+    """Run every enabled source's crawl on its cron schedule (UTC), in the foreground.
+
+    Jobs are kept in the database, so a restart keeps them; one scheduler per database (a second
+    one exits with status 2). SIGTERM or Ctrl-C stops it cleanly.
+    """
+    from hypewatch.scheduling import HypewatchScheduler, SchedulerError, list_schedule, scheduler_owner
+
+    configured = _load(app, sources_file)
+    if list_only:
+        grid = Table(title="schedule (UTC)", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("source", "schedule", "next run", "last run", "health"):
+            grid.add_column(column)
+        for row in list_schedule(app, configured):
+            next_run = f"{row.next_run:%Y-%m-%d %H:%M:%S}" if row.next_run else "-"
+            grid.add_row(row.name, row.schedule, next_run, row.last_status or "-", row.health)
+        owner = scheduler_owner(app)
+        grid.caption = (f"scheduler running: pid {owner.pid} on {owner.host}" if owner else "no scheduler running")
+        grid.caption_justify = "left"
+        Console().print(grid)
+        return
+    scheduler = HypewatchScheduler(app, configured, max_workers=workers)
+    scheduler.start()
+    click.echo(f"hypewatch: scheduler running with {sum(s.enabled for s in configured)} source(s); "
+               "SIGTERM or Ctrl-C stops it", err=True)
+    previous = {sig: signal.signal(sig, lambda *_: scheduler.request_stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.wait()
+    finally:
+        click.echo("hypewatch: scheduler stopping...", err=True)
+        scheduler.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if scheduler.lock_lost:
+        raise SchedulerError("another scheduler took over this database's scheduler lock")
+
+
+# ---------------------------------------------------------------------------- sources
+@click.command()
+@sources_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.pass_obj
+def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
+    """List the configured sources with their last run and health (ok, silent, never-run...)."""
+    from storage.crawls import latest_runs, source_health
+
+    configured = _load(app, sources_file)
+    with app.database.session() as session:
+        runs = latest_runs(session, [s.name for s in configured])
+        rows = [(s, runs.get(s.name)) for s in configured]
+        if as_json:
+            for source, run in rows:
+                click.echo(json.dumps({**source.to_dict(), "health": source_health(run, enabled=source.enabled),
+                                       "last_run": _run_dict(run)}, ensure_ascii=False))
+            return
+        grid = Table(title=f"sources ({app.settings.sources_file if sources_file is None else sources_file})",
+                     title_justify="left", box=box.SIMPLE_HEAD, caption="found: new/changed/unchanged pages",
+                     caption_justify="left")
+        for column in ("source", "kind", "schedule", "last run (UTC)", "status", "found", "health"):
+            grid.add_column(column, no_wrap=True)
+        for source, run in rows:
+            grid.add_row(
+                source.name, source.kind, source.schedule,
+                f"{run.started_at:%Y-%m-%d %H:%M}" if run else "-", run.status if run else "-",
+                f"{run.pages_new}/{run.pages_changed}/{run.pages_unchanged}" if run else "-",
+                source_health(run, enabled=source.enabled),
+            )
+    Console().print(grid)
+
+
+def _run_dict(run) -> dict | None:
+    if run is None:
+        return None
+    return {"id": run.id, "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
+            "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
+            "pages_unchanged": run.pages_unchanged, "dropped": run.dropped, "errors": run.errors,
+            "silent": run.silent, "message": run.message}
+
+
+# ---------------------------------------------------------------------------- demo site
+@click.command("demo-site")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.pass_obj
+def demo_site(app: Hypewatch, host: str, port: int) -> None:
+    """Serve a local demo website built from the labelled corpus (until Ctrl-C)."""
+    from crawler.demo_site import serve_demo_site
+
+    site = serve_demo_site(app.settings.seeds_dir, host=host, port=port)
+    click.echo(f"demo site with {len(site.articles)} articles at {site.url}/ (feed {site.url}/feed.xml, "
+               f"sitemap {site.url}/sitemap.xml); Ctrl-C stops it", err=True)
+    stop = {"requested": False}
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
+    try:
+        while not stop["requested"]:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        site.shutdown()

@@ -1,0 +1,272 @@
+"""`hypewatch schedule`: APScheduler 3 running every source's crawl on its cron schedule.
+
+- Jobs live in the database (APScheduler's SQLAlchemyJobStore, table `apscheduler_jobs`), so a
+  restart keeps them: a job whose schedule did not change keeps its stored next run time, and a
+  run missed while the scheduler was down still happens once (coalesced) if it was missed by
+  less than the misfire grace time.
+- One instance per source at a time; every crawl runs in its own process (see
+  `hypewatch.crawling`), killed with its workers when it outlives the crawl timeout.
+- One scheduler per database: a lock row (`scheduler_lock`) with a heartbeat. A second
+  scheduler finds it fresh and refuses to start; a scheduler that died leaves a stale heartbeat
+  that the next one may take over after the lock's time-to-live.
+- `stop()` (SIGTERM or SIGINT in the CLI) stops scheduling, asks running crawls to stop (they
+  flush what they stored), and releases the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+
+from crawler.sources import SourceConfig, cron_trigger
+from hypewatch.app import Hypewatch
+from hypewatch.crawling import CrawlSummary, prepare, run_crawl
+from hypewatch.errors import HypewatchError
+from storage.crawls import (
+    SchedulerLockHeld,
+    abandon_stale_runs,
+    acquire_lock,
+    heartbeat_lock,
+    latest_runs,
+    lock_owner,
+    release_lock,
+    source_health,
+    take_over_lock,
+)
+from storage.models import SchedulerJob, utcnow
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "scheduler"
+LOCK_TTL = dt.timedelta(seconds=60)
+HEARTBEAT_SECONDS = 15.0
+JOB_PREFIX = "crawl:"
+JOBS_TABLE = SchedulerJob.__tablename__
+DEFAULT_WORKERS = 2  # crawls running at once (each has its own extraction workers)
+
+_active: HypewatchScheduler | None = None  # the scheduler of this process, for the job function
+
+
+class SchedulerError(HypewatchError):
+    """The scheduler cannot run (or lost its lock)."""
+
+
+def run_scheduled_crawl(source_name: str) -> None:
+    """The job function APScheduler stores (by reference) for every source."""
+    if _active is None:
+        raise SchedulerError("no scheduler is running in this process")
+    _active.crawl(source_name)
+
+
+class HypewatchScheduler:
+    def __init__(self, app: Hypewatch, sources: list[SourceConfig], *, max_workers: int = DEFAULT_WORKERS,
+                 lock_ttl: dt.timedelta = LOCK_TTL, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 on_run: Callable[[CrawlSummary], None] | None = None):
+        self.app = app
+        self.sources = {s.name: s for s in sources}
+        self.max_workers = max_workers
+        self.lock_ttl = lock_ttl
+        self.heartbeat_seconds = heartbeat_seconds
+        self.on_run = on_run
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()  # set: running crawls are asked to stop
+        self.stop_requested = threading.Event()  # set: the foreground loop returns
+        self.lock_lost = False
+        self.model_version: str | None = None
+        self.runs_finished = 0
+        self._scheduler: BackgroundScheduler | None = None
+        self._heartbeat: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        global _active
+        if _active is not None:
+            raise SchedulerError("a scheduler is already running in this process")
+        self._acquire_lock()
+        try:
+            with self.app.database.session() as session:
+                abandoned = abandon_stale_runs(session, dt.timedelta(seconds=self.app.settings.crawl_timeout + 300))
+            if abandoned:
+                logger.warning("marked %d crawl run(s) left 'running' by a dead process as failed", abandoned)
+            self.model_version = prepare(self.app)
+            self._scheduler = self._build_scheduler()
+            _active = self
+            self._scheduler.start(paused=True)
+            self.sync_jobs()
+            self._scheduler.resume()
+        except BaseException:
+            _active = None
+            if self._scheduler is not None and self._scheduler.running:
+                self._scheduler.shutdown(wait=False)
+            self._release_lock()
+            raise
+        self._heartbeat = threading.Thread(target=self._beat, name="hypewatch-scheduler-lock", daemon=True)
+        self._heartbeat.start()
+        logger.info("scheduler started with %d job(s)", len(self._scheduler.get_jobs()))
+
+    def wait(self) -> None:
+        """Block until `request_stop()` (from a signal handler, say) or the lock is lost."""
+        while not self.stop_requested.wait(0.5):
+            pass
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+    def stop(self) -> None:
+        """Stop scheduling, stop running crawls, release the lock."""
+        global _active
+        self.stop_requested.set()
+        self.stopping.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=self.heartbeat_seconds + 5)
+        self._release_lock()
+        _active = None
+        logger.info("scheduler stopped")
+
+    def _build_scheduler(self) -> BackgroundScheduler:
+        return BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.app.database.engine, tablename=JOBS_TABLE)},
+            executors={"default": ThreadPoolExecutor(self.max_workers)},
+            job_defaults=self._job_options(),
+            timezone=dt.UTC,
+        )
+
+    def _job_options(self) -> dict:
+        return {"coalesce": True, "max_instances": 1, "misfire_grace_time": int(self.app.settings.misfire_grace_time)}
+
+    # ------------------------------------------------------------------ jobs
+    def sync_jobs(self) -> None:
+        """Make the stored jobs match the sources file, keeping unchanged jobs' next run times."""
+        wanted = {JOB_PREFIX + s.name: s for s in self.sources.values() if s.enabled}
+        for job in self._scheduler.get_jobs():
+            if job.id not in wanted:
+                logger.info("removing job %s (no longer an enabled source)", job.id)
+                job.remove()
+        for job_id, source in wanted.items():
+            trigger = cron_trigger(source.schedule)
+            existing = self._scheduler.get_job(job_id)
+            if existing is None:
+                self._scheduler.add_job(run_scheduled_crawl, trigger=trigger, args=[source.name], id=job_id,
+                                        name=f"crawl {source.name}", **self._job_options())
+            elif str(existing.trigger) != str(trigger):
+                logger.info("schedule of %s changed to %s", source.name, source.schedule)
+                self._scheduler.reschedule_job(job_id, trigger=trigger)
+                self._scheduler.modify_job(job_id, **self._job_options())
+            else:
+                self._scheduler.modify_job(job_id, **self._job_options())
+
+    def crawl(self, source_name: str) -> CrawlSummary | None:
+        source = self.sources.get(source_name)
+        if source is None:
+            logger.error("scheduled source %r is not in the sources file; skipped", source_name)
+            return None
+        if self.stopping.is_set():
+            return None
+        logger.info("scheduled crawl of %s starting", source_name)
+        summary = run_crawl(self.app, source, stop=self.stopping, model_version=self.model_version)
+        logger.info("scheduled crawl of %s: %s, %d new, %d changed, %d unchanged%s", source_name, summary.status,
+                    summary.pages_new, summary.pages_changed, summary.pages_unchanged,
+                    " (source is silent)" if summary.silent else "")
+        self.runs_finished += 1
+        if self.on_run is not None:
+            self.on_run(summary)
+        return summary
+
+    # ------------------------------------------------------------------ lock
+    def _acquire_lock(self) -> None:
+        host, pid = socket.gethostname(), os.getpid()
+        try:
+            with self.app.database.session() as session:
+                acquire_lock(session, LOCK_NAME, self.holder, host=host, pid=pid, ttl=self.lock_ttl)
+        except SchedulerLockHeld:
+            # A scheduler on this machine whose process is gone need not be waited for.
+            with self.app.database.session() as session:
+                owner = lock_owner(session, LOCK_NAME)
+                if not (owner and owner.host == host and not _process_alive(owner.pid)
+                        and take_over_lock(session, LOCK_NAME, owner.holder, self.holder, host=host, pid=pid)):
+                    raise
+            logger.warning("took over the scheduler lock of pid %d, which is no longer running", owner.pid)
+
+    def _release_lock(self) -> None:
+        try:
+            with self.app.database.session() as session:
+                release_lock(session, LOCK_NAME, self.holder)
+        except Exception:
+            logger.exception("could not release the scheduler lock; it expires in %s", self.lock_ttl)
+
+    def _beat(self) -> None:
+        while not self.stop_requested.wait(self.heartbeat_seconds):
+            try:
+                with self.app.database.session() as session:
+                    held = heartbeat_lock(session, LOCK_NAME, self.holder)
+            except Exception:
+                logger.exception("scheduler lock heartbeat failed; retrying")
+                continue
+            if not held:
+                logger.error("another scheduler took over the lock; stopping")
+                self.lock_lost = True
+                self.request_stop()
+                return
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------- listing
+@dataclass(frozen=True)
+class ScheduledSource:
+    name: str
+    schedule: str
+    enabled: bool
+    next_run: dt.datetime | None
+    stored: bool  # the job is in the database's job store
+    last_status: str | None
+    health: str
+
+
+def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
+                  now: dt.datetime | None = None) -> list[ScheduledSource]:
+    """Every source's next run: the job store's, or (not scheduled yet) the one its cron gives."""
+    now = now or utcnow()
+    with app.database.session() as session:
+        stored = dict(session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).all())
+        runs = latest_runs(session, [s.name for s in sources])
+    rows = []
+    for source in sources:
+        job_id = JOB_PREFIX + source.name
+        if job_id in stored and stored[job_id] is not None:
+            next_run = dt.datetime.fromtimestamp(stored[job_id], dt.UTC)
+        elif source.enabled:
+            next_run = cron_trigger(source.schedule).get_next_fire_time(None, now)
+        else:
+            next_run = None
+        run = runs.get(source.name)
+        rows.append(ScheduledSource(source.name, source.schedule, source.enabled, next_run, job_id in stored,
+                                    run.status if run else None, source_health(run, enabled=source.enabled)))
+    return rows
+
+
+def scheduler_owner(app: Hypewatch):
+    """Who holds the scheduler lock (None when no scheduler runs)."""
+    with app.database.session() as session:
+        return lock_owner(session, LOCK_NAME)

@@ -1,0 +1,47 @@
+"""crawler.feeds: RSS and Atom entries, safely parsed."""
+
+from crawler.feeds import parse_feed
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Stem cells and MS</title><link>https://example.org/a</link>
+<pubDate>Tue, 03 Mar 2026 09:00:00 GMT</pubDate></item>
+<item><title>No link, permalink guid</title><guid>https://example.org/b</guid></item>
+<item><title>Nothing to fetch</title></item>
+</channel></rss>"""
+
+ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><title>A</title><link rel="self" href="/self"/><link rel="alternate" href="/posts/a"/>
+<updated>2026-03-01T10:00:00Z</updated></entry>
+<entry><title>B</title><link href="https://example.org/posts/b"/></entry></feed>"""
+
+RDF = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel><title>t</title></channel><item><title>R</title><link>https://example.org/r</link></item></rdf:RDF>"""
+
+
+def test_rss_entries():
+    entries = parse_feed(RSS, "https://example.org/feed")
+    assert [e.url for e in entries] == ["https://example.org/a", "https://example.org/b"]
+    assert entries[0].title == "Stem cells and MS" and entries[0].published.isoformat() == "2026-03-03T09:00:00+00:00"
+
+
+def test_atom_entries_resolve_relative_links():
+    entries = parse_feed(ATOM, "https://example.org/blog/atom.xml")
+    assert [e.url for e in entries] == ["https://example.org/posts/a", "https://example.org/posts/b"]
+
+
+def test_rss_1_entries():
+    assert [e.url for e in parse_feed(RDF, "https://example.org/")] == ["https://example.org/r"]
+
+
+def test_html_is_not_a_feed():
+    assert parse_feed(b"<!doctype html><html><body><p>hi</p></body></html>", "https://example.org/") is None
+    assert parse_feed(b"", "https://example.org/") is None
+
+
+def test_entities_are_not_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    hostile = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'
+               '<rss><channel><item><title>&x;</title><link>https://example.org/a</link></item></channel></rss>').encode()
+    entries = parse_feed(hostile, "https://example.org/")
+    assert all("TOP-SECRET" not in e.title for e in entries or [])

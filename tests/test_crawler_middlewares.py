@@ -1,0 +1,73 @@
+"""crawler.middlewares: the address guard, the page budget and retry backoff, one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.settings import Settings
+
+import crawler.settings as crawl_settings
+from crawler.middlewares import (
+    PAGE_META,
+    BackoffRetryMiddleware,
+    BlockedRequest,
+    NetGuardMiddleware,
+    PageBudgetMiddleware,
+    retry_after_seconds,
+)
+
+
+class Stats:
+    def __init__(self):
+        self.values = {}
+
+    def inc_value(self, key, count=1):
+        self.values[key] = self.values.get(key, 0) + count
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/", "http://[::1]/", "http://169.254.169.254/latest",
+                                 "http://10.1.2.3/", "http://localhost/"])
+def test_netguard_refuses_non_public_addresses(url):
+    guard = NetGuardMiddleware(allow_private=False)
+    with pytest.raises(BlockedRequest) as refused:
+        asyncio.run(guard.process_request(Request(url)))
+    assert refused.value.kind == "blocked-address"
+
+
+def test_netguard_allows_private_addresses_when_the_source_does():
+    guard = NetGuardMiddleware(allow_private=True)
+    assert asyncio.run(guard.process_request(Request("http://127.0.0.1:8080/"))) is None
+
+
+def test_page_budget_counts_pages_once():
+    budget = PageBudgetMiddleware(max_pages=2, stats=Stats())
+    first = Request("http://a.example/1", meta={PAGE_META: True})
+    budget.process_request(first)
+    budget.process_request(first.replace(url="http://a.example/1b"))  # its redirect or retry: meta copied
+    budget.process_request(Request("http://a.example/feed.xml"))  # not a page: free
+    budget.process_request(Request("http://a.example/2", meta={PAGE_META: True}))
+    with pytest.raises(BlockedRequest) as refused:
+        budget.process_request(Request("http://a.example/3", meta={PAGE_META: True}))
+    assert refused.value.kind == "page-budget" and budget.stats.values == {"hypewatch/skipped/page-budget": 1}
+
+
+def test_retry_after_header():
+    assert retry_after_seconds(b"7") == 7.0
+    assert retry_after_seconds(b"Wed, 04 Mar 2026 12:00:30 GMT", now=1772625600.0) == 30.0
+    assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+
+
+def test_backoff_doubles_and_honours_retry_after_within_the_cap():
+    settings = Settings()
+    settings.setmodule(crawl_settings)
+    middleware = BackoffRetryMiddleware(settings)
+    request = Request("http://a.example/")
+    assert middleware._delay(request.replace(meta={"retry_times": 1}), None) == 1.0
+    assert middleware._delay(request.replace(meta={"retry_times": 2}), None) == 2.0
+    busy = Response("http://a.example/", status=429, headers={"Retry-After": "12"})
+    assert middleware._delay(request.replace(meta={"retry_times": 1}), busy) == 12.0
+    very_busy = Response("http://a.example/", status=429, headers={"Retry-After": "3600"})
+    assert middleware._delay(request.replace(meta={"retry_times": 1}), very_busy) == 30.0

@@ -1,0 +1,210 @@
+"""hypewatch.crawling and the crawl commands: real crawls of the demo site over HTTP, each in its own process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.demo_site import MISBEHAVING, ROBOTS_DISALLOWED, serve_demo_site
+from hypewatch.app import Hypewatch
+from hypewatch.crawling import run_crawl, run_crawls
+from hypewatch.settings import PROJECT_ROOT, Settings
+from storage.models import CrawlRun, DocumentVersion, Page, Prediction
+from tests.conftest import SEEDS_DIR, _fresh_postgres_database, _postgres_server_url, _wants_postgres_everywhere
+
+
+def make_settings(home, database_url, **extra) -> Settings:
+    return Settings.from_environ({
+        "HYPEWATCH_HOME": str(home), "HYPEWATCH_DATABASE_URL": database_url, "HYPEWATCH_SEEDS": str(SEEDS_DIR),
+        "HYPEWATCH_FETCH_TIMEOUT": "2", **extra,
+    })
+
+
+def cli_environment(settings: Settings, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
+    env.update({"HYPEWATCH_HOME": str(settings.home), "HYPEWATCH_DATABASE_URL": settings.database_url,
+                "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_FETCH_TIMEOUT": "2", "COLUMNS": "200", **extra})
+    return env
+
+
+def hypewatch(env, *args, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hypewatch", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=PROJECT_ROOT)
+
+
+def write_sources(path, sources) -> None:
+    lines = []
+    for s in sources:
+        lines += ["[[source]]", f'name = "{s.name}"', f'kind = "{s.kind}"',
+                  f"start_urls = {json.dumps(list(s.start_urls))}",
+                  f"allowed_domains = {json.dumps(list(s.allowed_domains))}", f'schedule = "{s.schedule}"',
+                  f"max_pages = {s.max_pages}", f"max_depth = {s.max_depth}",
+                  f"enabled = {str(s.enabled).lower()}", f"allow_private = {str(s.allow_private).lower()}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def module_database_url(tmp_path_factory):
+    if _wants_postgres_everywhere():
+        url, drop = _fresh_postgres_database(_postgres_server_url())
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('crawl-db') / 'hypewatch.db'}"
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory, model_dir, module_database_url):
+    """The demo site crawled twice: once fresh, once after one stored article was revised."""
+    home = tmp_path_factory.mktemp("crawl-home")
+    shutil.copytree(model_dir, home / "models")
+    app = Hypewatch(make_settings(home, module_database_url))
+    with serve_demo_site(SEEDS_DIR, slow_seconds=3.0) as site:
+        source = site.sources()[0]
+        assert source.kind == "site"
+        first = run_crawls(app, [source])[0]
+        first_requests = site.requests
+        stored_first = stored_pages(app)
+        revised = next(a for a in site.articles.values()
+                       if site.url + a.path in stored_first and not a.duplicate_paths)
+        site.revise(revised.id)
+        site.clear_requests()
+        second = run_crawls(app, [source])[0]
+        yield SimpleNamespace(app=app, site=site, source=source, first=first, second=second,
+                              first_requests=first_requests, stored_first=stored_first, revised=revised)
+    app.database.close()
+
+
+def stored_pages(app) -> dict[str, int]:
+    """Stored URL -> number of versions."""
+    with app.database.session() as session:
+        rows = session.execute(select(Page.url, func.count(DocumentVersion.id))
+                               .join(DocumentVersion, DocumentVersion.page_id == Page.id).group_by(Page.url))
+        return dict(rows.all())
+
+
+def test_first_crawl_stores_every_article_once(crawled):
+    site, first, stored = crawled.site, crawled.first, crawled.stored_first
+    assert first.status == "ok" and not first.silent, first.message
+    urls_of = {a.id: {site.url + p for p in (a.path, *a.duplicate_paths)} for a in site.articles.values()}
+    stored_articles = {a_id for a_id, urls in urls_of.items() if urls & set(stored)}
+    # Nothing but articles is stored, and no article under two URLs.
+    assert set(stored) <= set().union(*urls_of.values())
+    assert all(len(urls & set(stored)) == 1 for a_id, urls in urls_of.items() if a_id in stored_articles)
+    # Every article page was judged exactly once: stored, or dropped by the relevance gate (the
+    # duplicates of an article are dropped before scoring, as duplicate-url or duplicate-content).
+    assert len(stored_articles) + first.dropped.get("off-topic", 0) == len(site.articles)
+    assert first.pages_new == len(stored) and first.pages_changed == first.pages_unchanged == 0
+    # The model agrees with the labels on (almost) all of the corpus it was trained on.
+    relevant = {a.id for a in site.articles.values() if a.relevant}
+    assert len(stored_articles & relevant) >= 0.95 * len(relevant)
+    assert len(stored_articles - relevant) <= 0.05 * (len(site.articles) - len(relevant))
+
+
+def test_first_crawl_drops_and_errors_are_counted_by_reason(crawled):
+    dropped, errors = crawled.first.dropped, crawled.first.errors
+    assert dropped["not-article:link-list"] >= 10  # home and section index pages
+    assert dropped["not-article:too-short"] >= 3  # about, contact, privacy...
+    assert dropped["duplicate-url"] >= 1  # tracking parameters, print versions declaring their canonical
+    assert dropped["duplicate-content"] >= 1  # syndicated copies
+    assert dropped["not-html"] >= 1  # the RSS feed linked from the footer
+    assert dropped["robots-disallowed"] >= 1
+    assert errors["http-500"] == 1 and errors["http-404"] == 1 and errors["timeout"] == 1
+    assert errors["too-large"] == 1 and errors["redirect-loop"] == 1
+    requests = Counter(path.split("?")[0] for path in crawled.first_requests)
+    assert requests[MISBEHAVING["error"]] == 3  # retried twice, with backoff
+    with crawled.app.database.session() as session:
+        predictions = session.scalar(select(func.count(Prediction.id)))
+        versions = session.scalar(select(func.count(DocumentVersion.id)))
+    assert predictions == versions  # every stored version was scored
+
+
+def test_nothing_robots_txt_forbids_is_fetched(crawled):
+    paths = crawled.first_requests + crawled.site.requests
+    assert "/robots.txt" in paths
+    assert not [p for p in paths if p.startswith(ROBOTS_DISALLOWED)]
+    assert any(a.private_path for a in crawled.site.articles.values())  # there were such links to follow
+
+
+def test_second_crawl_adds_a_version_only_for_the_changed_page(crawled):
+    second, before = crawled.second, crawled.stored_first
+    after = stored_pages(crawled.app)
+    revised_url = crawled.site.url + crawled.revised.path
+    assert second.status == "ok" and not second.silent
+    assert (second.pages_new, second.pages_changed, second.pages_unchanged) == (0, 1, len(before) - 1)
+    assert set(after) == set(before)
+    assert after[revised_url] == 2 and sum(after.values()) == sum(before.values()) + 1
+
+
+def test_crawl_runs_are_recorded(crawled):
+    with crawled.app.database.session() as session:
+        runs = session.scalars(select(CrawlRun).where(CrawlRun.source_name == crawled.source.name)
+                               .order_by(CrawlRun.id)).all()
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert runs[1].pages_unchanged == crawled.second.pages_unchanged and runs[1].finished_at > runs[1].started_at
+    assert runs[0].errors == dict(crawled.first.errors) and runs[0].dropped == dict(crawled.first.dropped)
+
+
+def test_sources_command_shows_last_run_and_health(crawled, tmp_path):
+    sources_file = tmp_path / "sources.toml"
+    write_sources(sources_file, crawled.site.sources())
+    result = hypewatch(cli_environment(crawled.app.settings), "sources", "--sources", str(sources_file), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert rows["demo-site"]["health"] == "ok" and rows["demo-site"]["last_run"]["pages_changed"] == 1
+    assert rows["demo-feed"]["health"] == "never-run" and rows["demo-feed"]["last_run"] is None
+    table = hypewatch(cli_environment(crawled.app.settings), "sources", "--sources", str(sources_file))
+    assert table.returncode == 0 and "demo-site" in table.stdout and "never-run" in table.stdout
+
+
+def test_sources_command_rejects_a_bad_file(cli_env, tmp_path):
+    bad = tmp_path / "sources.toml"
+    bad.write_text('[[source]]\nname = "ms-news"\nkind = "rss"\nstart_urls = ["https://example.org/feed"]\n')
+    result = hypewatch(cli_env, "sources", "--sources", str(bad), timeout=60)
+    assert result.returncode == 2
+    assert "source 'ms-news'" in result.stderr and "field 'kind'" in result.stderr
+
+
+def test_crawl_command_shows_progress_and_a_summary(cli_env, demo_site, tmp_path):
+    sources_file = tmp_path / "sources.toml"
+    write_sources(sources_file, demo_site.sources())
+    result = hypewatch({**cli_env, "HYPEWATCH_FETCH_TIMEOUT": "2"}, "crawl", "--sources", str(sources_file),
+                       "demo-feed", "--max-pages", "4")
+    assert result.returncode == 0, result.stderr
+    assert "crawl summary" in result.stdout and "demo-feed" in result.stdout and "ok" in result.stdout
+    assert "fetched" in result.stderr  # the live progress table
+    pages = [p for p in demo_site.requests if p.startswith(tuple(f"/{s}/" for s in ("news", "blog", "clinics",
+                                                                                     "forum", "misc", "society",
+                                                                                     "hospitals", "regulators",
+                                                                                     "trials")))]
+    assert len(pages) == 4  # the page budget
+    unknown = hypewatch(cli_env, "crawl", "--sources", str(sources_file), "no-such-source", timeout=60)
+    assert unknown.returncode == 2 and "unknown source(s): no-such-source" in unknown.stderr
+
+
+def test_private_addresses_are_refused_unless_the_source_allows_them(app, demo_site):
+    source = demo_site.sources()[1]
+    refused = dataclasses.replace(source, allow_private=False)
+    summary = run_crawls(app, [refused])[0]
+    assert summary.pages_fetched == 0 and summary.errors == {"blocked-address": 1}
+    assert demo_site.requests == []
+
+
+def test_a_hung_crawl_is_killed_at_the_timeout(app, demo_site):
+    source = demo_site.sources()[0]
+    started = time.monotonic()
+    summary = run_crawl(app, source, timeout=4)
+    assert summary.status == "timeout" and summary.silent and "killed after 4 s" in summary.message
+    assert time.monotonic() - started < 60
+    with app.database.session() as session:
+        assert session.get(CrawlRun, summary.run_id).status == "timeout"

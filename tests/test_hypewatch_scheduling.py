@@ -1,0 +1,141 @@
+"""hypewatch.scheduling and `hypewatch schedule`: real APScheduler, real crawl processes, real database."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select, update
+
+from hypewatch.scheduling import JOB_PREFIX, LOCK_NAME, LOCK_TTL, HypewatchScheduler
+from hypewatch.settings import PROJECT_ROOT
+from storage.crawls import SchedulerLockHeld, acquire_lock, lock_owner
+from storage.db import make_engine
+from storage.models import CrawlRun, SchedulerJob, SchedulerLock, utcnow
+from tests.test_hypewatch_crawling import write_sources
+
+EVERY_TWO_SECONDS = "*/2 * * * * *"
+
+
+def finished_runs(database_url: str, source: str) -> list[tuple[int, str]]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(CrawlRun.id, CrawlRun.status).where(CrawlRun.source_name == source)
+                                      .order_by(CrawlRun.id)).all()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no schema yet: the scheduler creates it
+        return []
+    finally:
+        engine.dispose()
+    return [(run_id, status) for run_id, status in rows]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_scheduler(cli_env, sources_file) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "hypewatch", "schedule", "--sources", str(sources_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+                            env={**cli_env, "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_CRAWL_WORKERS": "1"})
+
+
+def test_five_scheduled_crawls_in_one_scheduler_and_a_second_scheduler_refuses(cli_env, settings, demo_site,
+                                                                               tmp_path):
+    feed = dataclasses.replace(demo_site.sources()[1], schedule=EVERY_TWO_SECONDS, max_pages=2)
+    sources_file = tmp_path / "sources.toml"
+    write_sources(sources_file, [feed])
+    first = start_scheduler(cli_env, sources_file)
+    try:
+        wait_for(lambda: len(finished_runs(settings.database_url, feed.name)) >= 1, 240, "the first scheduled run")
+        second = subprocess.run([sys.executable, "-m", "hypewatch", "schedule", "--sources", str(sources_file)],
+                                capture_output=True, text=True, env=cli_env, cwd=PROJECT_ROOT, timeout=120)
+        assert second.returncode == 2
+        assert "another scheduler is running on this database" in second.stderr
+        done = wait_for(lambda: [r for r in finished_runs(settings.database_url, feed.name) if r[1] != "running"][:5]
+                        if len([r for r in finished_runs(settings.database_url, feed.name) if r[1] != "running"]) >= 5
+                        else None, 600, "five finished runs")
+        assert [status for _, status in done] == ["ok"] * 5
+        first.send_signal(signal.SIGTERM)
+        _, stderr = first.communicate(timeout=90)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, stderr
+    assert "scheduler stopping" in stderr
+    statuses = {status for _, status in finished_runs(settings.database_url, feed.name)}
+    assert statuses <= {"ok", "cancelled"}  # a crawl running at SIGTERM is stopped and recorded, not left running
+    engine = make_engine(settings.database_url)
+    with engine.connect() as connection:
+        assert connection.execute(select(SchedulerLock.name)).all() == []  # the lock was released
+        assert connection.execute(select(SchedulerJob.id)).scalars().all() == [JOB_PREFIX + feed.name]
+    engine.dispose()
+
+
+def test_a_restart_keeps_jobs_and_runs_missed_runs_once(app, demo_site):
+    feed = dataclasses.replace(demo_site.sources()[1], schedule="* * * * *", max_pages=1)
+    scheduler = HypewatchScheduler(app, [feed])
+    scheduler.start()
+    assert scheduler._scheduler.get_job(JOB_PREFIX + feed.name).next_run_time > utcnow()
+    scheduler.stop()
+    # While the scheduler was down, five minutely runs were missed: they coalesce into one run.
+    with app.database.session() as session:
+        session.execute(update(SchedulerJob).values(next_run_time=time.time() - 300))
+    runs = []
+    restarted = HypewatchScheduler(app, [feed], on_run=runs.append)
+    restarted.start()
+    try:
+        wait_for(lambda: runs, 240, "the missed run")
+        assert restarted._scheduler.get_job(JOB_PREFIX + feed.name).next_run_time > utcnow()
+    finally:
+        restarted.stop()
+    assert len(runs) == 1 and runs[0].status == "ok"
+    with app.database.session() as session:
+        assert len(session.scalars(select(CrawlRun)).all()) == 1
+
+
+def test_schedule_list_shows_next_runs(run_cli, demo_site, tmp_path):
+    sources = [dataclasses.replace(s, schedule="30 5 * * *") for s in demo_site.sources()]
+    sources[2] = dataclasses.replace(sources[2], enabled=False)
+    sources_file = tmp_path / "sources.toml"
+    write_sources(sources_file, sources)
+    result = run_cli("schedule", "--list", "--sources", str(sources_file))
+    assert result.exit_code == 0, result.stderr
+    assert "demo-site" in result.stdout and "05:30:00" in result.stdout and "no scheduler running" in result.stdout
+    assert "disabled" in result.stdout
+
+
+def test_the_lock_of_a_dead_scheduler_on_this_machine_is_taken_over(app, demo_site):
+    with app.database.session() as session:
+        acquire_lock(session, LOCK_NAME, "dead-one", host=socket.gethostname(), pid=_dead_pid(), ttl=LOCK_TTL)
+    live = HypewatchScheduler(app, [dataclasses.replace(demo_site.sources()[1], schedule="0 6 * * *")])
+    live.start()
+    try:
+        with app.database.session() as session:
+            assert lock_owner(session, LOCK_NAME).holder == live.holder
+    finally:
+        live.stop()
+    with app.database.session() as session:
+        acquire_lock(session, LOCK_NAME, "alive", host=socket.gethostname(), pid=os.getpid(), ttl=LOCK_TTL)
+    with pytest.raises(SchedulerLockHeld, match="another scheduler is running"):
+        HypewatchScheduler(app, []).start()
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
