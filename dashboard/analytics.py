@@ -1,0 +1,189 @@
+"""Counting, filtering and ranking over the in-memory `Facts`: the figures every page shows.
+
+Each function returns the same types as its SQL twin in `queries` (which the tests hold it to);
+only the rows on screen are then read from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from classifier.signals import SIGNALS
+from dashboard.facts import Facts
+from dashboard.queries import HIGH_HYPE, SILENT_AFTER, ArticleFilters, GroupStats, Summary, Trends
+
+SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}
+
+
+def mask(facts: Facts, filters: ArticleFilters, search_ids: np.ndarray | None = None) -> np.ndarray:
+    """Which rows pass the filters (the search words are matched in the database: `search_ids`)."""
+    keep = np.ones(len(facts), dtype=bool)
+    if filters.date_from:
+        keep &= facts.day >= filters.date_from.toordinal()
+    if filters.date_to:
+        keep &= facts.day <= filters.date_to.toordinal()
+    if filters.domain:
+        keep &= facts.domain == facts.domain_index.get(filters.domain, -2)
+    if filters.source:
+        keep &= facts.source == facts.sources.get(filters.source, -2)
+    if filters.signal:
+        keep &= facts.flags[:, SIGNAL_COLUMN[filters.signal]]
+    if filters.min_hype is not None:
+        keep &= facts.hype >= filters.min_hype
+    if filters.relevance == "relevant":
+        keep &= facts.relevant
+    elif filters.relevance == "irrelevant":
+        keep &= ~facts.relevant
+    if filters.labelled == "yes":
+        keep &= facts.labelled
+    elif filters.labelled == "no":
+        keep &= ~facts.labelled
+    if search_ids is not None:
+        keep &= np.isin(facts.page_id, search_ids)
+    return keep
+
+
+# ---------------------------------------------------------------- ordering
+def _sort_key(facts: Facts, sort: str) -> np.ndarray:
+    return {
+        "hype": lambda: facts.hype,
+        "date": lambda: facts.day,
+        "relevance": lambda: facts.relevance,
+        "domain": lambda: facts.domain_rank[facts.domain],
+    }[sort]()
+
+
+def ordered_ids(facts: Facts, keep: np.ndarray, sort: str, order: str) -> np.ndarray:
+    """Page ids of the kept rows in list order (ties by page id, in the same direction)."""
+    rows = np.flatnonzero(keep)
+    key = _sort_key(facts, sort)[rows]
+    ranked = rows[np.lexsort((facts.page_id[rows], key))]
+    if order == "desc":
+        ranked = ranked[::-1]
+    return facts.page_id[ranked]
+
+
+def newest_high_hype_ids(facts: Facts, filters: ArticleFilters, search_ids=None, limit: int = 6) -> np.ndarray:
+    narrowed = replace(filters, relevance="relevant", min_hype=max(filters.min_hype or 0, HIGH_HYPE))
+    return ordered_ids(facts, mask(facts, narrowed, search_ids), "date", "desc")[:limit]
+
+
+def queue_ids(facts: Facts, filters: ArticleFilters, search_ids=None, limit: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Unlabelled rows where the model is least certain: (page ids, uncertainty from 0 to 1)."""
+    narrowed = replace(filters, labelled="no", relevance="all" if filters.relevance == "relevant" else filters.relevance)
+    rows = np.flatnonzero(mask(facts, narrowed, search_ids))
+    ranked = rows[np.lexsort((-facts.page_id[rows], facts.margin[rows]))][:limit]
+    return facts.page_id[ranked], np.round(1 - 2 * facts.margin[ranked], 3)
+
+
+# ---------------------------------------------------------------- aggregates
+def _week_monday(day: np.ndarray) -> np.ndarray:
+    return day - (day - 1) % 7  # ordinal 1 (0001-01-01) is a Monday
+
+
+def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
+    keep = mask(facts, replace(filters, relevance="relevant"), search_ids)
+    if not keep.any():
+        return Trends([], [], [], {n: [] for n in SIGNALS}, [], {n: [] for n in SIGNALS})
+    mondays = _week_monday(facts.day[keep])
+    first = int(mondays.min())
+    if filters.date_from:
+        start = filters.date_from.toordinal()
+        first = max(first, start - (start - 1) % 7)
+    slot = (mondays - first) // 7
+    slot_keep = slot >= 0
+    slot, hype, flags = slot[slot_keep], facts.hype[keep][slot_keep], facts.flags[keep][slot_keep]
+    weeks = int(slot.max()) + 1 if len(slot) else 0
+    counts = np.bincount(slot, minlength=weeks)
+    hype_sum = np.bincount(slot, weights=hype, minlength=weeks)
+    high = np.bincount(slot, weights=(hype >= HIGH_HYPE).astype(float), minlength=weeks)
+    flag_counts = {n: np.bincount(slot, weights=flags[:, j].astype(float), minlength=weeks).astype(int)
+                   for j, n in enumerate(SIGNALS)}
+    return Trends(
+        weeks=[dt.date.fromordinal(first + 7 * i) for i in range(weeks)],
+        articles=counts.astype(int).tolist(),
+        mean_hype=[round(float(s / c), 1) if c else None for s, c in zip(hype_sum, counts, strict=True)],
+        signal_share={n: [round(float(f / c), 4) if c else None for f, c in zip(flag_counts[n], counts, strict=True)]
+                      for n in SIGNALS},
+        high_hype=high.astype(int).tolist(),
+        signal_counts={n: flag_counts[n].tolist() for n in SIGNALS},
+    )
+
+
+def summary(facts: Facts, filters: ArticleFilters, search_ids=None) -> Summary:
+    keep = mask(facts, replace(filters, relevance="all"), search_ids)
+    relevant = keep & facts.relevant
+    n_relevant = int(relevant.sum())
+    return Summary(
+        articles=int(keep.sum()),
+        relevant=n_relevant,
+        mean_hype=round(float(facts.hype[relevant].mean()), 1) if n_relevant else None,
+        high_hype=int((relevant & (facts.hype >= HIGH_HYPE)).sum()),
+        labelled=int((keep & facts.labelled).sum()),
+        domains=int(np.unique(facts.domain[keep]).size),
+        signal_counts={n: int(facts.flags[relevant, j].sum()) for j, n in enumerate(SIGNALS)},
+    )
+
+
+def _grouped(facts: Facts, group: np.ndarray, size: int, keep: np.ndarray):
+    """Per group: articles, relevant, hype sum over relevant, flag sums, newest last_seen."""
+    g = group[keep]
+    relevant = facts.relevant[keep]
+    articles = np.bincount(g, minlength=size)
+    n_relevant = np.bincount(g, weights=relevant.astype(float), minlength=size)
+    hype_sum = np.bincount(g, weights=np.where(relevant, facts.hype[keep], 0.0), minlength=size)
+    flags = {n: np.bincount(g, weights=facts.flags[keep, j].astype(float), minlength=size)
+             for j, n in enumerate(SIGNALS)}
+    last_seen = np.full(size, -np.inf)
+    np.maximum.at(last_seen, g, facts.last_seen[keep])
+    return articles, n_relevant, hype_sum, flags, last_seen
+
+
+def _stats(name: str, i: int, grouped, **extra) -> GroupStats:
+    articles, n_relevant, hype_sum, flags, last_seen = grouped
+    relevant = int(n_relevant[i])
+    return GroupStats(
+        name=name, articles=int(articles[i]), relevant=relevant,
+        mean_hype=round(float(hype_sum[i] / relevant), 1) if relevant else None,
+        signal_rates={n: round(float(flags[n][i] / relevant), 4) if relevant else None for n in SIGNALS},
+        # whole seconds: SQLite's julianday, which the facts are read with, keeps about a millisecond
+        last_seen=dt.datetime.fromtimestamp(math.floor(last_seen[i] + 0.001), dt.UTC) if np.isfinite(last_seen[i]) else None,
+        **extra,
+    )
+
+
+def domain_stats(facts: Facts, filters: ArticleFilters, newest: dt.datetime | None, *, sort: str = "articles",
+                 limit: int | None = None, min_relevant: int = 0, search_ids=None) -> list[GroupStats]:
+    keep = mask(facts, replace(filters, relevance="all"), search_ids)
+    size = len(facts.domains)
+    grouped = _grouped(facts, facts.domain, size, keep)
+    articles, n_relevant, hype_sum, _, last_seen = grouped
+    present = np.flatnonzero((articles > 0) & (n_relevant >= min_relevant))
+    mean = np.where(n_relevant > 0, hype_sum / np.maximum(n_relevant, 1), -1.0)
+    names = facts.domain_rank
+    keys = {"articles": -articles, "relevant": -n_relevant, "mean_hype": -mean, "last_seen": -last_seen,
+            "name": np.zeros(size)}[sort]
+    chosen = present[np.lexsort((names[present], keys[present]))]
+    if limit:
+        chosen = chosen[:limit]
+    result = []
+    for i in chosen:
+        item = _stats(facts.domains[i], int(i), grouped)
+        silent = bool(newest and item.last_seen and newest - item.last_seen > SILENT_AFTER)
+        result.append(replace(item, silent=silent))
+    return result
+
+
+def source_group_stats(facts: Facts) -> dict[str, GroupStats]:
+    """Per source name (of sources that have pages): the same figures as per domain."""
+    by_id = {sid: name for name, sid in facts.sources.items()}
+    if not by_id:
+        return {}
+    size = max(by_id) + 1
+    has_source = facts.source >= 0
+    grouped = _grouped(facts, np.where(has_source, facts.source, 0), size, has_source)
+    return {name: _stats(name, sid, grouped) for sid, name in by_id.items() if grouped[0][sid] > 0}

@@ -1,0 +1,150 @@
+"""The dashboard in headless Chromium, served by uvicorn for real: charts, filters, evidence,
+labelling, and script payloads that must stay inert. Saves screenshots to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hypewatch.app import Hypewatch
+from hypewatch.serving import DashboardServer, build_dashboard
+from hypewatch.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_dataset):
+    app = Hypewatch(dashboard_dataset.settings)
+    with DashboardServer(build_dashboard(app)) as running:
+        yield running
+    app.database.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server.url.rstrip("/"))
+    tab = context.new_page()
+    tab.problems = []
+    tab.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
+    tab.on("console", lambda m: tab.problems.append(f"console: {m.text}") if m.type == "error" else None)
+    tab.on("dialog", lambda dialog: (tab.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    yield tab
+    context.close()
+
+
+def _screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_overview_charts_render_with_data(page):
+    page.goto("/")
+    for chart in ("#chart-volume", "#chart-signals"):
+        page.wait_for_selector(f'{chart}[data-rendered="true"]', timeout=20_000)
+    assert page.locator("#chart-volume .main-svg .bars .point").count() >= 10  # one bar per week with articles
+    assert page.locator("#chart-signals .main-svg .scatterlayer .trace").count() == 5  # one line per signal
+    assert int(page.locator(".kpi-value").first.inner_text().replace(",", "")) > 0
+    assert page.locator(".article-list li").count() > 0
+    _screenshot(page, "overview.png")
+    assert page.problems == []
+
+
+def test_filters_narrow_the_list(page):
+    page.goto("/articles")
+    before = page.locator(".articles-table tbody tr").count()
+    page.select_option("select[name=signal]", "testimonial")
+    page.fill("input[name=min_hype]", "30")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url("**signal=testimonial**")
+    rows = page.locator(".articles-table tbody tr")
+    assert 0 < rows.count() < before
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        assert row.locator(".chip.sig-testimonial").count() == 1
+        assert float(row.locator(".hype").inner_text()) >= 30
+    page.fill("input[name=q]", "Costa Rica")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url("**q=Costa+Rica**")
+    assert page.locator(".articles-table tbody tr").count() <= rows.count()
+    assert page.problems == []
+
+
+def test_article_page_highlights_evidence_for_each_flagged_signal(page, server, dashboard_dataset):
+    article_id = dashboard_dataset.versioned_page_id
+    data = page.request.get(f"/api/articles/{article_id}").json()
+    flagged = [n for n, s in data["prediction"]["signals"].items() if s["flagged"] and s["evidence"]]
+    assert flagged
+    page.goto(f"/articles/{article_id}")
+    for name in flagged:
+        marks = page.locator(f"#doc-text mark.ev-{name}")
+        assert marks.count() >= 1, name
+        colour = marks.first.evaluate("m => getComputedStyle(m).borderBottomColor")
+        assert colour not in ("rgba(0, 0, 0, 0)", ""), name
+        assert page.locator(f".legend [data-toggle-signal={name}]").count() == 1
+    first = flagged[0]
+    page.click(f".legend [data-toggle-signal={first}]")
+    assert page.locator(f"#doc-text mark.ev-{first}.muted-mark").count() >= 1
+    page.click(f".legend [data-toggle-signal={first}]")
+    assert page.locator(".diff ins").count() >= 1
+    _screenshot(page, "article-versions.png")
+    top = page.request.get("/api/articles?per_page=1").json()["articles"][0]
+    page.goto(f"/articles/{top['id']}")
+    for name in top["signals"]:
+        assert page.locator(f"#doc-text mark.ev-{name}").count() >= 1, name
+    _screenshot(page, "article.png")
+    assert page.problems == []
+
+
+def test_a_label_submitted_through_the_form_is_stored(page, dashboard_dataset):
+    article_id = dashboard_dataset.page_ids[7]
+    page.goto(f"/articles/{article_id}")
+    page.check("input[name=relevant][value=yes]")
+    page.check("input[name=cure_claim][value=yes]")
+    page.check("input[name=testimonial][value=no]")
+    page.select_option("select[name=hype]", "3")
+    page.fill("textarea[name=note]", "browser label")
+    page.fill("input[name=author]", "Grace")
+    page.click("button:has-text('Save label')")
+    page.wait_for_selector("#label-saved")
+    labels = page.request.get(f"/api/articles/{article_id}").json()["labels"]
+    label = next(lb for lb in labels if lb["note"] == "browser label")
+    assert label["author"] == "Grace" and label["hype"] == 3
+    assert label["signals"]["cure_claim"] is True and label["signals"]["testimonial"] is False
+    assert page.locator(".label-history li").first.inner_text().startswith("Grace")
+    assert page.problems == []
+
+
+def test_script_payloads_in_title_text_and_url_stay_inert(page, dashboard_dataset):
+    from conftest import XSS_TITLE, XSS_URL
+
+    for path in (f"/articles/{dashboard_dataset.xss_page_id}", "/articles?q=pwned&relevance=all", "/"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("typeof window.__pwned") == "undefined", path
+        assert page.locator("#doc-text script, .article-title script, main img[src=x]").count() == 0
+    page.goto(f"/articles/{dashboard_dataset.xss_page_id}")
+    assert page.locator("h1.article-title").inner_text() == XSS_TITLE
+    assert "<script>window.__pwned = 'text'</script>" in page.locator("#doc-text").inner_text()
+    assert page.locator("a[href^='javascript:' i]").count() == 0
+    assert page.locator(".unlinked").inner_text() == XSS_URL
+    assert not [p for p in page.problems if "dialog" in p]

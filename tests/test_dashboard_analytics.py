@@ -1,0 +1,95 @@
+"""The in-memory figures equal what SQL computes from the database, filter by filter; and they
+follow the database as pages, versions, predictions and labels are added."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard import analytics, queries
+from dashboard.facts import FactStore, read_stamp
+from dashboard.queries import ArticleFilters
+from hypewatch.app import Hypewatch
+
+FILTER_SETS = [
+    ArticleFilters(),
+    ArticleFilters(relevance="all"),
+    ArticleFilters(signal="testimonial", min_hype=20),
+    ArticleFilters(source="health-news"),
+    ArticleFilters(domain="ms-news.example", relevance="all"),
+    ArticleFilters(date_from=dt.date.today() - dt.timedelta(days=90)),
+    ArticleFilters(date_to=dt.date.today() - dt.timedelta(days=60), labelled="no", relevance="irrelevant"),
+    ArticleFilters(sort="date", order="asc"),
+    ArticleFilters(sort="relevance"),
+    ArticleFilters(sort="domain", order="asc", relevance="all"),
+]
+
+
+@pytest.fixture(scope="module")
+def database(dashboard_dataset):
+    app = Hypewatch(dashboard_dataset.settings)
+    yield app.database
+    app.database.close()
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS, ids=lambda f: str(f.as_params()) or "defaults")
+def test_in_memory_figures_equal_sql(database, filters):
+    with database.session() as session:
+        facts = FactStore().current(session, read_stamp(session))
+        assert analytics.trends(facts, filters) == queries.weekly_trends(session, filters)
+        assert analytics.summary(facts, filters) == queries.summary(session, filters)
+        newest = queries.newest_seen(session)
+        for sort in queries.DOMAIN_SORTS:
+            memory = analytics.domain_stats(facts, filters, newest, sort=sort)
+            sql = queries.domain_stats(session, filters, sort=sort)
+            assert [d.name for d in memory] == [d.name for d in sql], sort
+            assert memory == sql
+        keep = analytics.mask(facts, filters)
+        ids = analytics.ordered_ids(facts, keep, filters.sort, filters.order)
+        listed = queries.list_articles(session, ArticleFilters(**{**filters.__dict__, "per_page": 200}))
+        assert [r.id for r in listed.rows] == ids.tolist()
+        queue_ids, uncertainty = analytics.queue_ids(facts, filters)
+        sql_queue = queries.review_queue(session, filters)
+        assert queue_ids.tolist() == [r.id for r, _ in sql_queue]
+        assert uncertainty.tolist() == pytest.approx([u for _, u in sql_queue], abs=1e-3)
+
+
+def test_facts_follow_new_labels_and_pages(dashboard_dataset, tmp_path):
+    import shutil
+
+    from storage.db import Database
+    from storage.repository import ExtractedDocument, add_label, store_document, store_prediction
+
+    source = dashboard_dataset.settings.database_url.removeprefix("sqlite:///")
+    shutil.copy(source, tmp_path / "copy.db")  # a private copy: this test writes
+    database = Database(f"sqlite:///{tmp_path / 'copy.db'}")
+    store = FactStore()
+    with database.session() as session:
+        before = store.current(session, read_stamp(session))
+        page_id = dashboard_dataset.page_ids[9]
+        version_id = session.get(queries.Page, page_id).current_version_id
+        add_label(session, version_id, "tester", relevant=True)
+        prediction = queries.prediction_dict(session.get(queries.Page, page_id).current_prediction)
+        stored = store_document(session, ExtractedDocument(url="https://new.example/x", domain="new.example",
+                                                           text="A brand new page about MS.", title="New"))
+        store_prediction(session, stored.version_id, {
+            "model_version": prediction["model_version"], "relevance": 0.9, "relevant": True, "hype_score": 77.0,
+            "signals": {n: {"probability": 0.9, "flagged": True, "evidence": []} for n in prediction["signals"]},
+            "counter_signals": {},
+        })
+    with database.session() as session:
+        after = store.current(session, read_stamp(session))
+        assert after is not before and len(after) == len(before) + 1
+        assert after.labelled[after.positions([page_id])[0]] and not before.labelled[before.positions([page_id])[0]]
+        assert after.hype[after.positions([stored.page_id])[0]] == 77.0
+        assert before.positions([stored.page_id])[0] == -1
+        assert "new.example" in after.domain_index
+        fresh = FactStore().current(session, read_stamp(session))
+        for name in ("page_id", "labelled", "hype", "day", "domain", "version_id", "last_seen"):
+            order_a, order_b = after.page_id.argsort(), fresh.page_id.argsort()
+            if name == "domain":
+                assert [after.domains[i] for i in after.domain[order_a]] == [fresh.domains[i] for i in fresh.domain[order_b]]
+            else:
+                assert getattr(after, name)[order_a].tolist() == getattr(fresh, name)[order_b].tolist()
+    database.close()
