@@ -55,6 +55,13 @@ class CheckResult:
             return f"stdin:{content_fingerprint(self.extraction.text)[:16]}"
         return Path(self.target).resolve().as_uri()
 
+    @property
+    def domain(self) -> str:
+        """The URL's host; `(file)` or `(stdin)` for local input."""
+        if self.url:
+            return urlsplit(self.url).hostname or ""
+        return "(stdin)" if self.target == "-" else "(file)"
+
     def to_json(self) -> dict[str, Any]:
         score = self.score.to_dict()
         return {
@@ -169,7 +176,7 @@ class Hypewatch:
         """Store page, version (only if the text changed) and this model's prediction."""
         doc = ExtractedDocument(
             url=result.storage_url,
-            domain=urlsplit(result.url).hostname or "" if result.url else ("(stdin)" if result.target == "-" else "(file)"),
+            domain=result.domain,
             text=result.extraction.text,
             title=result.extraction.title,
             author=result.extraction.author,
