@@ -95,8 +95,7 @@ class Hypewatch:
     @functools.cached_property
     def _model_and_info(self) -> tuple[HypeModel, ModelInfo]:
         if self.registry.current_version() is None:
-            print("hypewatch: no model yet; training one from the labelled corpus (this happens once)...",
-                  file=sys.stderr)
+            logger.warning("no model yet; training one from the labelled corpus (this happens once)")
             return self.train()
         return self.registry.load()
 
