@@ -34,7 +34,7 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _cpu_seconds(who: int) -> float:
+def cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
     return round(usage.ru_utime + usage.ru_stime, 3)
 
@@ -114,8 +114,8 @@ class ProgressReporter:
             "seconds": round(time.monotonic() - self.opened_at, 3),
             "peak_rss_mb": peak_rss_mb(),
             "workers_peak_rss_mb": self.crawler.stats.get_value("hypewatch/memory/workers_peak_mb", 0),
-            "cpu_seconds": _cpu_seconds(resource.RUSAGE_SELF),
-            "workers_cpu_seconds": _cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
+            "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
+            "workers_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
             **counts,
         })
 

@@ -39,6 +39,7 @@ class PageItem:
     fingerprint: str | None = None
     score: dict[str, Any] | None = None
     store_status: str | None = None  # new | changed | unchanged
+    frontier_token: str | None = None  # in a shared crawl: the taken request this page came from
 
     def __repr__(self) -> str:  # Scrapy logs dropped items; never dump a whole page body there
         return f"PageItem({self.canonical_url or self.response_url!r}, depth={self.depth})"

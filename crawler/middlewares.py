@@ -14,6 +14,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.errors import BlockedAddressError, FetchError
+from crawler.frontier import LocalRunMemory, run_memory
 from crawler.netguard import check_url
 
 logger = logging.getLogger(__name__)
@@ -66,28 +67,27 @@ class NetGuardMiddleware:
 
 
 class PageBudgetMiddleware:
-    """Send at most HYPEWATCH_MAX_PAGES page requests per crawl.
+    """Send at most HYPEWATCH_MAX_PAGES page requests per crawl (over all its workers when shared).
 
     Applied at download time, after the scheduler's priority order, so the budget goes to the
     most relevant-looking links. Retries and redirects of a page do not count again.
     """
 
-    def __init__(self, max_pages: int, stats):
+    def __init__(self, max_pages: int, stats, memory=None):
         self.max_pages = max_pages
         self.stats = stats
-        self.sent = 0
+        self.memory = memory or LocalRunMemory()
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getint("HYPEWATCH_MAX_PAGES"), crawler.stats)
+        return cls(crawler.settings.getint("HYPEWATCH_MAX_PAGES"), crawler.stats, run_memory(crawler.settings))
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get(PAGE_META) or request.meta.get("hypewatch_budgeted"):
             return
-        if self.sent >= self.max_pages:
+        if self.memory.take_budget() > self.max_pages:
             self.stats.inc_value("hypewatch/skipped/page-budget")
             raise BlockedRequest(f"page budget of {self.max_pages} reached", "page-budget")
-        self.sent += 1
         request.meta["hypewatch_budgeted"] = True
 
 

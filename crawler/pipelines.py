@@ -9,13 +9,15 @@
                             what its relevance gate rejects ("off-topic").
 6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
 
-Every reason a pipeline drops an item for is counted by `extensions.RunStats`.
+Every reason a pipeline drops an item for is counted by `extensions.RunStats`. In a shared crawl
+(crawler.frontier) what the duplicate pipelines have seen is the whole run's, over all its workers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import time
 from urllib.parse import urlsplit
@@ -25,7 +27,9 @@ from scrapy.exceptions import DropItem
 from crawler.articles import ArticleExtraction, extract_article
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
+from crawler.frontier import LocalRunMemory, run_memory
 from crawler.items import PageItem
+from crawler.signals import batch_stored
 from crawler.spiders.base import OFF_TOPIC
 from crawler.urls import canonical_url
 from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
@@ -51,15 +55,21 @@ class CanonicalUrlPipeline:
 
 # ---------------------------------------------------------------------------- 2. duplicate URL
 class DuplicateUrlPipeline:
-    """Each canonical URL once per crawl (the same page reached through differently-tagged links)."""
+    """Each canonical URL once per crawl (the same page reached through differently-tagged links).
 
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
+    The first requested URL to reach a canonical URL owns it: a later one is a duplicate, and the
+    same request crawled again (after a lost worker, in a shared crawl) is not."""
+
+    def __init__(self, memory=None) -> None:
+        self.memory = memory or LocalRunMemory()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(run_memory(crawler.settings))
 
     def process_item(self, item: PageItem) -> PageItem:
-        if item.canonical_url in self.seen:
+        if self.memory.claim("urls", item.canonical_url, item.url) != item.url:
             raise DropItem("duplicate-url")
-        self.seen.add(item.canonical_url)
         return item
 
 
@@ -128,14 +138,14 @@ class DuplicateContentPipeline:
     """Drops a page whose text is already stored, or already seen in this crawl, under another URL
     (mirrors, print and AMP versions, syndicated copies)."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, memory=None):
         self.database_url = database_url
-        self.seen: dict[str, str] = {}
+        self.memory = memory or LocalRunMemory()
         self.database = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.get("HYPEWATCH_DATABASE_URL"))
+        return cls(crawler.settings.get("HYPEWATCH_DATABASE_URL"), run_memory(crawler.settings))
 
     def open_spider(self) -> None:
         self.database = Database(self.database_url)
@@ -146,8 +156,7 @@ class DuplicateContentPipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         item.fingerprint = content_fingerprint(item.extraction.text)
-        first = self.seen.setdefault(item.fingerprint, item.canonical_url)
-        if first != item.canonical_url:
+        if self.memory.claim("content", item.fingerprint, item.canonical_url) != item.canonical_url:
             raise DropItem("duplicate-content")
         with self.database.session() as session:
             if url_with_content(session, item.fingerprint, other_than=item.canonical_url):
@@ -192,18 +201,23 @@ class ScoringPipeline:
 class StoragePipeline:
     """Stores pages in batches: one transaction per HYPEWATCH_BATCH_SIZE pages (or per
     HYPEWATCH_BATCH_SECONDS), written by one background thread so the reactor never waits on the
-    database. A batch that fails is retried page by page, so one bad page costs only itself."""
+    database. A batch that fails is retried page by page, so one bad page costs only itself.
+    Once a batch is written its items go out with the `batch_stored` signal."""
 
-    def __init__(self, stats, database_url: str, source: dict, batch_size: int, batch_seconds: float):
+    def __init__(self, stats, database_url: str, source: dict, batch_size: int, batch_seconds: float,
+                 signals=None):
         self.stats = stats
+        self.signals = signals
         self.database_url = database_url
         self.source = source
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.pending: list = []
+        self.pending_items: list[PageItem] = []
         self.oldest: float | None = None
         self.writer: concurrent.futures.ThreadPoolExecutor | None = None
         self.writing: asyncio.Future | None = None
+        self.ticker: asyncio.Task | None = None
         self.database = None
         self.source_id: int | None = None
 
@@ -211,15 +225,26 @@ class StoragePipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(crawler.stats, settings.get("HYPEWATCH_DATABASE_URL"), settings.getdict("HYPEWATCH_SOURCE"),
-                   settings.getint("HYPEWATCH_BATCH_SIZE"), settings.getfloat("HYPEWATCH_BATCH_SECONDS"))
+                   settings.getint("HYPEWATCH_BATCH_SIZE"), settings.getfloat("HYPEWATCH_BATCH_SECONDS"),
+                   crawler.signals)
 
     def open_spider(self) -> None:
         self.database = Database(self.database_url)
         with self.database.session() as session:
             self.source_id = upsert_source(session, self.source["name"], self.source["kind"], self.source).id
         self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypewatch-store")
+        self.ticker = asyncio.ensure_future(self._flush_old_batches())
+
+    async def _flush_old_batches(self) -> None:
+        # A partial batch is written once it is HYPEWATCH_BATCH_SECONDS old even when no page follows.
+        while True:
+            await asyncio.sleep(self.batch_seconds / 2)
+            if self.oldest is not None and time.monotonic() - self.oldest >= self.batch_seconds:
+                await self._flush()
 
     async def close_spider(self) -> None:
+        if self.ticker is not None:
+            self.ticker.cancel()
         await self._flush()
         if self.writing is not None:
             await self.writing
@@ -228,6 +253,7 @@ class StoragePipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         self.pending.append(PendingDocument(_document(item), item.score, item.raw_html_gz))
+        self.pending_items.append(item)
         self.oldest = self.oldest or time.monotonic()
         if len(self.pending) >= self.batch_size or time.monotonic() - self.oldest >= self.batch_seconds:
             await self._flush()
@@ -237,11 +263,12 @@ class StoragePipeline:
         if not self.pending:
             return
         batch, self.pending, self.oldest = self.pending, [], None
+        items, self.pending_items = self.pending_items, []
         if self.writing is not None:  # one batch in flight at a time: backpressure on the crawl
             await self.writing
         loop = asyncio.get_running_loop()
         self.writing = loop.run_in_executor(self.writer, self._write, batch)
-        self.writing.add_done_callback(self._count)
+        self.writing.add_done_callback(functools.partial(self._count, items))
 
     def _write(self, batch: list) -> list[str]:
         try:
@@ -259,13 +286,15 @@ class StoragePipeline:
                 statuses.append("error")
         return statuses
 
-    def _count(self, future: asyncio.Future) -> None:
+    def _count(self, items: list[PageItem], future: asyncio.Future) -> None:
         if future.cancelled() or future.exception() is not None:
             self.stats.inc_value("hypewatch/errors/storage")
-            return
-        for status in future.result():
-            key = "errors/storage" if status == "error" else f"stored/{status}"
-            self.stats.inc_value(f"hypewatch/{key}")
+        else:
+            for status in future.result():
+                key = "errors/storage" if status == "error" else f"stored/{status}"
+                self.stats.inc_value(f"hypewatch/{key}")
+        if self.signals is not None:
+            self.signals.send_catch_log(signal=batch_stored, items=items)
 
 
 def _document(item: PageItem):

@@ -8,6 +8,10 @@ the run. Scrapy's log goes to stderr. The spec holds plain values only:
      "user_agent": ..., "download_timeout": seconds, "max_download_bytes": N,
      "settings": {extra Scrapy or HYPEWATCH_* settings}, "log_level": "INFO"}
 
+With HYPEWATCH_REDIS_URL among its settings the process is one worker of a shared crawl run
+(crawler.frontier): it takes its requests from the run's Redis queue and ends when the run is
+drained, instead of crawling the source's start URLs on its own.
+
 Exit status: 0 when the crawl ran (however many pages failed), 1 when it could not run.
 """
 
@@ -46,6 +50,10 @@ def crawl_settings(spec: dict[str, Any]):
         values["DOWNLOAD_MAXSIZE"] = int(spec["max_download_bytes"])
     values.update(spec.get("settings") or {})
     settings.setdict(values, priority="cmdline")
+    if settings.get("HYPEWATCH_REDIS_URL"):  # one worker of a shared crawl run (crawler.frontier)
+        from crawler.frontier import shared_crawl_settings
+
+        settings.setdict(shared_crawl_settings(settings), priority="cmdline")
     return settings
 
 

@@ -22,6 +22,16 @@ HYPEWATCH_BATCH_SECONDS     a partial batch is committed once it is this old.
 HYPEWATCH_RETRY_BACKOFF     first retry waits this many seconds; each further retry doubles it.
 HYPEWATCH_RETRY_BACKOFF_MAX longest wait before a retry (also caps a server's Retry-After).
 HYPEWATCH_PROGRESS_INTERVAL seconds between progress lines on stdout (0: none).
+
+A shared crawl (several processes on one run, see crawler.frontier) is set by these; with
+HYPEWATCH_REDIS_URL empty the crawl is a plain single-process one:
+
+HYPEWATCH_REDIS_URL         the Redis server holding the shared frontier.
+HYPEWATCH_REDIS_PREFIX      prefix of every Redis key hypewatch uses.
+HYPEWATCH_RUN_ID            the crawl run this process works on.
+HYPEWATCH_WORKER_ID         this process's name among the run's workers (unique).
+HYPEWATCH_WORKER_HEARTBEAT  seconds after its last heartbeat that a worker counts as lost and the
+                            requests it had taken are queued again.
 """
 
 BOT_NAME = "hypewatch"
@@ -40,7 +50,10 @@ AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 COOKIES_ENABLED = False
+# No way into a running crawl: neither the telnet console nor Scrapy 2.19's remote-control HTTP
+# server (it runs Python code sent to it, and writes its token to a file in the user's profile).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # Bounds: size cap, timeouts, retries (with backoff, see BackoffRetryMiddleware), redirects.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
@@ -91,3 +104,8 @@ HYPEWATCH_BATCH_SECONDS = 5.0
 HYPEWATCH_RETRY_BACKOFF = 1.0
 HYPEWATCH_RETRY_BACKOFF_MAX = 30.0
 HYPEWATCH_PROGRESS_INTERVAL = 0.5
+HYPEWATCH_REDIS_URL = ""
+HYPEWATCH_REDIS_PREFIX = "hypewatch"
+HYPEWATCH_RUN_ID = 0
+HYPEWATCH_WORKER_ID = ""
+HYPEWATCH_WORKER_HEARTBEAT = 30.0

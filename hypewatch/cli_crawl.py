@@ -1,4 +1,4 @@
-"""Crawl commands: `crawl`, `schedule`, `sources` and `demo-site` (registered by hypewatch.cli)."""
+"""Crawl commands: `crawl`, `schedule`, `worker`, `sources` and `demo-site` (registered by hypewatch.cli)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def _load(app: Hypewatch, sources_file: Path | None) -> list[SourceConfig]:
 def register(cli: click.Group) -> None:
     cli.add_command(crawl)
     cli.add_command(schedule)
+    cli.add_command(worker)
     cli.add_command(sources)
     cli.add_command(demo_site)
 
@@ -148,6 +149,35 @@ def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, workers
             signal.signal(sig, handler)
     if scheduler.lock_lost:
         raise SchedulerError("another scheduler took over this database's scheduler lock")
+
+
+# ---------------------------------------------------------------------------- worker
+@click.command()
+@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Crawl runs this worker works on at once (each in its own crawl process).")
+@click.pass_obj
+def worker(app: Hypewatch, concurrency: int) -> None:
+    """Crawl the runs that `crawl` and `schedule` publish in Redis (HYPEWATCH_REDIS_URL), in the foreground.
+
+    Start one or more on any machines sharing the same Redis and database: they share each run's
+    frontier, so no page is fetched twice, and the requests of a worker that dies are crawled by
+    the others. SIGTERM or Ctrl-C stops it cleanly (what it holds goes back into the queue).
+    """
+    from hypewatch.distributed import CrawlWorker
+    from hypewatch.errors import ConfigError
+
+    if not app.settings.redis_url:
+        raise ConfigError("hypewatch worker needs HYPEWATCH_REDIS_URL (the Redis server the crawls are published in)")
+    crawl_worker = CrawlWorker(app, concurrency=concurrency, on_event=lambda m: click.echo(f"hypewatch: {m}", err=True))
+    click.echo(f"hypewatch: worker {crawl_worker.name} waiting for crawl runs (concurrency {concurrency}); "
+               "SIGTERM or Ctrl-C stops it", err=True)
+    previous = {sig: signal.signal(sig, lambda *_: crawl_worker.request_stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        crawl_worker.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("hypewatch: worker stopped", err=True)
 
 
 # ---------------------------------------------------------------------------- sources

@@ -1,4 +1,5 @@
-"""Running crawls: each in its own process, recorded as a crawl run.
+"""Running crawls: each in its own process, recorded as a crawl run (with HYPEWATCH_REDIS_URL set,
+published for `hypewatch worker` processes instead: see hypewatch.distributed).
 
 `run_crawls` is what `hypewatch crawl`, the scheduler and the demo use. For each source it opens a
 crawl run, starts `python -m crawler.runner` in a new process group with a spec built from
@@ -71,6 +72,7 @@ class CrawlSummary:
     cpu_seconds: float | None = None  # the crawl process's
     workers_cpu_seconds: float | None = None  # its worker processes'
     log_file: str | None = None
+    workers: int | None = None  # crawl processes that took part in a shared (Redis) run
 
     @property
     def seconds(self) -> float:
@@ -90,7 +92,7 @@ class CrawlSummary:
             "silent": self.silent, "message": self.message, "peak_rss_mb": self.peak_rss_mb,
             "workers_peak_rss_mb": self.workers_peak_rss_mb,
             "workers_ready_seconds": dict(self.workers_ready_seconds), "cpu_seconds": self.cpu_seconds,
-            "workers_cpu_seconds": self.workers_cpu_seconds, "log_file": self.log_file,
+            "workers_cpu_seconds": self.workers_cpu_seconds, "log_file": self.log_file, "workers": self.workers,
         }
 
 
@@ -111,7 +113,13 @@ def select_sources(sources: list[SourceConfig], names: tuple[str, ...] | list[st
 def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | None = None,
                on_progress: ProgressCallback | None = None, timeout: float | None = None,
                settings_overrides: Mapping[str, Any] | None = None) -> list[CrawlSummary]:
-    """Crawl each source now, one after another, each in its own process."""
+    """Crawl each source now, one after another, each in its own process; with HYPEWATCH_REDIS_URL
+    set, publish every source's run for the workers and wait for them all (hypewatch.distributed)."""
+    if app.settings.redis_url:
+        from hypewatch.distributed import run_distributed_crawls
+
+        return run_distributed_crawls(app, sources, max_pages=max_pages, on_progress=on_progress, timeout=timeout,
+                                      settings_overrides=settings_overrides)
     model_version = prepare(app)
     return [run_crawl(app, source, max_pages=max_pages, on_progress=on_progress, timeout=timeout,
                       model_version=model_version, settings_overrides=settings_overrides) for source in sources]
@@ -138,7 +146,15 @@ def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = N
               on_progress: ProgressCallback | None = None, timeout: float | None = None,
               stop: threading.Event | None = None, model_version: str | None = None,
               settings_overrides: Mapping[str, Any] | None = None) -> CrawlSummary:
-    """One crawl of `source` in a child process; its run is recorded whatever happens to the child."""
+    """One crawl of `source` in a child process; its run is recorded whatever happens to the child.
+
+    With HYPEWATCH_REDIS_URL set the run is published for the workers instead, and waited for."""
+    if app.settings.redis_url:
+        from hypewatch.distributed import run_distributed_crawls
+
+        return run_distributed_crawls(app, [source], max_pages=max_pages, on_progress=on_progress, timeout=timeout,
+                                      stop=stop, model_version=model_version,
+                                      settings_overrides=settings_overrides)[0]
     model_version = model_version or prepare(app)
     with app.database.session() as session:
         upsert_source(session, source.name, source.kind, source.to_dict())

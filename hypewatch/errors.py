@@ -18,3 +18,7 @@ class TargetError(HypewatchError):
         super().__init__(f"{target}: {reason}")
         self.target = target
         self.reason = reason
+
+
+class DistributedError(HypewatchError):
+    """The shared crawl frontier (Redis, HYPEWATCH_REDIS_URL) cannot be used."""

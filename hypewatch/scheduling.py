@@ -5,10 +5,13 @@
   run missed while the scheduler was down still happens once (coalesced) if it was missed by
   less than the misfire grace time.
 - One instance per source at a time; every crawl runs in its own process (see
-  `hypewatch.crawling`), killed with its workers when it outlives the crawl timeout.
+  `hypewatch.crawling`), killed with its workers when it outlives the crawl timeout. With
+  HYPEWATCH_REDIS_URL set, a crawl is published for `hypewatch worker` processes instead, and the
+  job waits for its run to be over (`hypewatch.distributed`).
 - One scheduler per database: a lock row (`scheduler_lock`) with a heartbeat. A second
-  scheduler finds it fresh and refuses to start; a scheduler that died leaves a stale heartbeat
-  that the next one may take over after the lock's time-to-live.
+  scheduler finds it fresh and refuses to start, on this machine or any other using the same
+  database; a scheduler that died leaves a stale heartbeat that the next one may take over after
+  the lock's time-to-live (at once when it ran on this machine and its process is gone).
 - `stop()` (SIGTERM or SIGINT in the CLI) stops scheduling, asks running crawls to stop (they
   flush what they stored), and releases the lock.
 """
@@ -93,6 +96,10 @@ class HypewatchScheduler:
         global _active
         if _active is not None:
             raise SchedulerError("a scheduler is already running in this process")
+        if self.app.settings.redis_url:  # crawls are published for the workers: Redis must answer
+            from hypewatch.distributed import connect
+
+            connect(self.app.settings)
         self._acquire_lock()
         try:
             with self.app.database.session() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ import platformdirs
 from hypewatch.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 DEFAULT_USER_AGENT = "hypewatch/0.1 (+https://github.com/hypewatch/hypewatch; health-misinformation monitor)"
 
 
@@ -26,7 +28,9 @@ class Settings:
     database_url: str
     seeds_dir: Path
     sources_file: Path
-    redis_url: str | None = None
+    redis_url: str | None = None  # set: crawls go through the shared Redis frontier (hypewatch worker)
+    redis_prefix: str = "hypewatch"  # of every Redis key, so several deployments can share one server
+    worker_heartbeat: float = 30.0  # a crawl worker silent this long is lost; its requests are queued again
     dashboard_password: str | None = None
     dashboard_user: str = "analyst"
     user_agent: str = DEFAULT_USER_AGENT
@@ -58,6 +62,8 @@ class Settings:
             seeds_dir=seeds,
             sources_file=Path(environ.get("HYPEWATCH_SOURCES") or seeds / "sources.toml").expanduser(),
             redis_url=environ.get("HYPEWATCH_REDIS_URL") or None,
+            redis_prefix=_redis_prefix(environ),
+            worker_heartbeat=_number(environ, "HYPEWATCH_WORKER_HEARTBEAT", 30.0),
             dashboard_password=environ.get("HYPEWATCH_DASHBOARD_PASSWORD") or None,
             dashboard_user=environ.get("HYPEWATCH_DASHBOARD_USER") or "analyst",
             user_agent=environ.get("HYPEWATCH_USER_AGENT") or DEFAULT_USER_AGENT,
@@ -67,6 +73,13 @@ class Settings:
             crawl_workers=int(_number(environ, "HYPEWATCH_CRAWL_WORKERS", 0, allow_zero=True)),
             misfire_grace_time=_number(environ, "HYPEWATCH_MISFIRE_GRACE_TIME", 3600.0),
         )
+
+
+def _redis_prefix(environ: Mapping[str, str]) -> str:
+    prefix = environ.get("HYPEWATCH_REDIS_PREFIX") or "hypewatch"
+    if not REDIS_PREFIX.fullmatch(prefix):
+        raise ConfigError(f"HYPEWATCH_REDIS_PREFIX must be letters, digits, '_', '-', '.' or ':', got {prefix!r}")
+    return prefix
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:

@@ -132,13 +132,20 @@ def store_batch(session: Session, batch: Sequence[PendingDocument], *, source_id
     time: a page per URL, a new version only when the text's fingerprint differs from the
     current version's (going back to an earlier text makes that version current again), at
     most one prediction per version and model; inserts that can race with another crawl use
-    ON CONFLICT. URLs must be distinct within a batch.
+    ON CONFLICT. URLs must be distinct within a batch. Rows are written in URL order, so workers
+    storing overlapping batches at once lock them in the same order and never deadlock.
     """
     if not batch:
         return []
     urls = [p.document.url for p in batch]
     if len(set(urls)) != len(urls):
         raise ValueError("a batch must not hold the same URL twice")
+    results = _store_sorted(session, sorted(batch, key=lambda p: p.document.url), source_id)
+    return [results[url] for url in urls]
+
+
+def _store_sorted(session: Session, batch: list[PendingDocument], source_id: int | None) -> dict[str, StoreResult]:
+    urls = [p.document.url for p in batch]
     now = utcnow()
     seen = {p.document.url: p.document.fetched_at or now for p in batch}
     fingerprints = {p.document.url: content_fingerprint(p.document.text) for p in batch}
@@ -183,7 +190,7 @@ def store_batch(session: Session, batch: Sequence[PendingDocument], *, source_id
          "source_id": pages[url].source_id if pages[url].source_id is not None else source_id}
         for url in urls
     ])
-    return [StoreResult(pages[url].id, version_of[url], statuses[url]) for url in urls]
+    return {url: StoreResult(pages[url].id, version_of[url], statuses[url]) for url in urls}
 
 
 def _version_row(pending: PendingDocument, page_id: int, fingerprint: str, fetched_at: dt.datetime) -> dict:

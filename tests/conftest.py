@@ -324,14 +324,17 @@ def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> Dashb
 
 
 @pytest.fixture(scope="session")
-def dashboard_dataset(tmp_path_factory, model_dir) -> DashboardDataset:
+def dashboard_dataset(request, tmp_path_factory, model_dir) -> DashboardDataset:
     """A session-wide SQLite database of scored, realistic pages for dashboard tests (read it, or
-    add labels; do not delete)."""
+    add labels; do not delete). With HYPEWATCH_DATABASE_URL set to PostgreSQL it is made there."""
     home = tmp_path_factory.mktemp("dashboard-home")
     shutil.copytree(model_dir, home / "models")
+    database_url = f"sqlite:///{home / 'hypewatch.db'}"
+    if _wants_postgres_everywhere():
+        database_url, drop = _fresh_postgres_database(request.getfixturevalue("postgres_admin_url"))
+        request.addfinalizer(drop)
     settings = Settings.from_environ({
-        "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR),
-        "HYPEWATCH_DATABASE_URL": f"sqlite:///{home / 'hypewatch.db'}",
+        "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR), "HYPEWATCH_DATABASE_URL": database_url,
     })
     return _store_dashboard_dataset(settings)
 
@@ -344,3 +347,18 @@ def demo_site():
 
     with serve_demo_site(SEEDS_DIR, slow_seconds=3.0) as site:
         yield site
+
+
+# ---------------------------------------------------------------- a writable dashboard dataset
+@pytest.fixture
+def writable_dashboard_dataset(dashboard_dataset, database_url, tmp_path) -> DashboardDataset:
+    """A private copy of `dashboard_dataset` a test may write to: a copy of the SQLite file, or (on
+    PostgreSQL) the same data stored afresh in this test's own database."""
+    import dataclasses
+
+    if dashboard_dataset.settings.is_sqlite:
+        copy = tmp_path / "dashboard-copy.db"
+        shutil.copy(dashboard_dataset.settings.database_url.removeprefix("sqlite:///"), copy)
+        return dataclasses.replace(dashboard_dataset,
+                                   settings=dashboard_dataset.settings.with_overrides(database_url=f"sqlite:///{copy}"))
+    return _store_dashboard_dataset(dashboard_dataset.settings.with_overrides(database_url=database_url))

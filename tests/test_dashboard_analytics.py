@@ -55,19 +55,15 @@ def test_in_memory_figures_equal_sql(database, filters):
         assert uncertainty.tolist() == pytest.approx([u for _, u in sql_queue], abs=1e-3)
 
 
-def test_facts_follow_new_labels_and_pages(dashboard_dataset, tmp_path):
-    import shutil
-
+def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
     from storage.db import Database
     from storage.repository import ExtractedDocument, add_label, store_document, store_prediction
 
-    source = dashboard_dataset.settings.database_url.removeprefix("sqlite:///")
-    shutil.copy(source, tmp_path / "copy.db")  # a private copy: this test writes
-    database = Database(f"sqlite:///{tmp_path / 'copy.db'}")
+    database = Database(writable_dashboard_dataset.settings.database_url)  # a private copy: this test writes
     store = FactStore()
     with database.session() as session:
         before = store.current(session, read_stamp(session))
-        page_id = dashboard_dataset.page_ids[9]
+        page_id = writable_dashboard_dataset.page_ids[9]
         version_id = session.get(queries.Page, page_id).current_version_id
         add_label(session, version_id, "tester", relevant=True)
         prediction = queries.prediction_dict(session.get(queries.Page, page_id).current_prediction)

@@ -282,11 +282,11 @@ def test_every_endpoint_works_on_postgresql(settings):
     app.database.close()
 
 
-def test_an_empty_database_renders_every_page(tmp_path):
+def test_an_empty_database_renders_every_page(database_url):
     from dashboard.app import DashboardConfig, create_app
     from storage.db import Database
 
-    database = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    database = Database(database_url)
     app = create_app(database, DashboardConfig(secret_key=b"k" * 32), warm_up=False)
     with TestClient(app) as empty:
         for path in PAGES[:-1] + ["/api/overview", "/api/trends", "/api/articles?q=stem", "/api/queue",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -143,3 +144,34 @@ def test_one_scheduler_lock_holder_at_a_time(db):
         assert lock_owner(session, "scheduler").pid == 2
         release_lock(session, "scheduler", "second")
         assert lock_owner(session, "scheduler") is None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_concurrent_batch_stores_of_the_same_pages_store_each_once(db):
+    """Crawl workers on several machines store overlapping batches at once: no deadlock, no error,
+    one page, one version and one prediction per URL."""
+    with db.session() as session:
+        register_model_version(session, "m1", file_sha256="0" * 64)
+    pending = [PendingDocument(doc(f"https://a.example/{n}", n), score("m1")) for n in range(40)]
+    errors = []
+
+    def store(batch):
+        try:
+            for _ in range(5):
+                with db.session() as session:
+                    store_batch(session, batch, source_id=None)
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+            errors.append(exc)
+
+    orders = (pending, pending[::-1], pending[5:] + pending[:5])
+    threads = [threading.Thread(target=store, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.session() as session:
+        assert session.scalar(select(func.count(Page.id))) == 40
+        assert session.scalar(select(func.count(DocumentVersion.id))) == 40
+        assert session.scalar(select(func.count(Prediction.id))) == 40
+        assert session.scalar(select(func.count(Page.id)).where(Page.current_prediction_id.is_(None))) == 0

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from crawler.items import PageItem
 from crawler.middlewares import PAGE_META, BlockedRequest
+from crawler.signals import request_failed
 from crawler.sources import SourceConfig
 
 OFF_TOPIC = "off-topic"
@@ -116,6 +117,8 @@ class HypewatchSpider(scrapy.Spider):
         elif kind:
             self.count(f"errors/{kind}")
         self.logger.debug("%s: %s", kind, failure.getErrorMessage())
+        if getattr(failure, "request", None) is not None:  # Scrapy sets it before calling an errback
+            self.crawler.signals.send_catch_log(signal=request_failed, request=failure.request)
 
 
 def declared_canonical(body: bytes) -> str | None:
