@@ -118,6 +118,17 @@ def article_html(title: str, body_text: str, *, published: str | None = "2026-03
 </body></html>"""
 
 
+def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
+    """Poll `condition` until it returns something truthy (returned), or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 # ---------------------------------------------------------------- databases
 def _postgres_server_url() -> str:
     configured = os.environ.get("HYPEWATCH_DATABASE_URL", "")

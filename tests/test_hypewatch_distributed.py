@@ -11,12 +11,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+
 import redis
 from sqlalchemy import func, select
 
@@ -28,7 +28,7 @@ from hypewatch.scheduling import HypewatchScheduler
 from hypewatch.settings import PROJECT_ROOT
 from storage.crawls import acquire_lock
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
-from tests.conftest import SEEDS_DIR, _fresh_postgres_database
+from conftest import SEEDS_DIR, _fresh_postgres_database, wait_for
 from tests.test_hypewatch_crawling import cli_environment, make_settings, write_sources
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -126,16 +126,6 @@ def stored_paths(app: Hypewatch, site) -> dict[str, int]:
         rows = session.execute(select(Page.url, func.count(DocumentVersion.id))
                                .join(DocumentVersion, DocumentVersion.page_id == Page.id).group_by(Page.url)).all()
     return {url.removeprefix(site.url): versions for url, versions in rows}
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ---------------------------------------------------------------------------- two workers, one crawl

@@ -11,6 +11,8 @@ import sys
 import time
 
 import pytest
+
+from conftest import wait_for
 import sqlalchemy as sa
 from sqlalchemy import select, update
 
@@ -35,16 +37,6 @@ def finished_runs(database_url: str, source: str) -> list[tuple[int, str]]:
     finally:
         engine.dispose()
     return [(run_id, status) for run_id, status in rows]
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_scheduler(cli_env, sources_file) -> subprocess.Popen:
