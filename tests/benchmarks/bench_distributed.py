@@ -65,17 +65,19 @@ def fresh_database(admin_url: str) -> tuple[str, Callable[[], None]]:
 
 
 def start_workers(settings: Settings, count: int) -> list[subprocess.Popen]:
+    """`count` idle workers, polling for runs; each one's messages go to HOME/worker-N.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
     env.update({"HYPEWATCH_HOME": str(settings.home), "HYPEWATCH_DATABASE_URL": settings.database_url,
                 "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_REDIS_URL": settings.redis_url,
                 "HYPEWATCH_REDIS_PREFIX": settings.redis_prefix, "HYPEWATCH_CRAWL_WORKERS": str(settings.crawl_workers)})
-    workers = [subprocess.Popen([sys.executable, "-m", "hypewatch", "worker", "--concurrency", "1"], env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True) for _ in range(count)]
-    for worker in workers:  # idle and polling before the run is published
-        while "waiting for crawl runs" not in (line := worker.stderr.readline()):
-            if not line and worker.poll() is not None:
-                raise RuntimeError("a worker failed to start")
+    logs = [settings.home / f"worker-{settings.redis_prefix}-{n}.log" for n in range(count)]
+    workers = [subprocess.Popen([sys.executable, "-m", "hypewatch", "worker", "--concurrency", "1"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True) for log in logs]
+    for worker, log in zip(workers, logs, strict=True):
+        while "waiting for crawl runs" not in log.read_text():
+            if worker.poll() is not None:
+                raise RuntimeError(f"a worker failed to start: {log.read_text()}")
+            time.sleep(0.1)
     return workers
 
 
@@ -83,7 +85,7 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
     for worker in workers:
-        worker.communicate(timeout=120)
+        worker.wait(timeout=120)
 
 
 def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
@@ -92,7 +94,7 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
     settings = Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"), "HYPEWATCH_DATABASE_URL": database_url,
         "HYPEWATCH_REDIS_URL": args.redis_url, "HYPEWATCH_REDIS_PREFIX": prefix,
-        "HYPEWATCH_CRAWL_WORKERS": str(args.extraction_workers),
+        "HYPEWATCH_CRAWL_WORKERS": str(args.extraction_workers), "HYPEWATCH_CRAWL_TIMEOUT": "900",
     })
     app = Hypewatch(settings)
     source = SourceConfig(name="bench", kind="sitemap", start_urls=(f"{url}/sitemap.xml",),
@@ -103,6 +105,7 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
         summary = run_crawls(app, [source], settings_overrides={"HYPEWATCH_STORE_OFF_TOPIC": True})[0]
         wall = time.perf_counter() - started
     finally:
+        lost = [w.pid for w in workers if w.poll() is not None]
         stop_workers(workers)
         app.database.close()
         drop()
@@ -120,7 +123,7 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
         "pages_per_s": round(fetched / crawl_seconds, 2), "pages_per_s_wall": round(fetched / wall, 2),
         "cpu_seconds": summary.cpu_seconds, "workers_cpu_seconds": summary.workers_cpu_seconds,
         "peak_rss_mb": summary.peak_rss_mb, "workers_peak_rss_mb": summary.workers_peak_rss_mb,
-        "message": summary.message,
+        "message": summary.message, "workers_lost": lost,
     }
 
 
