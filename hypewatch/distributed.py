@@ -355,7 +355,9 @@ class CrawlWorker:
 
     def _stop_children(self) -> None:
         for child in self.children.values():
-            _signal(child.process, signal.SIGTERM)
+            # The crawl process alone: it stops its extraction and scoring workers itself once the
+            # pages they hold are done (signalling its group would kill them mid-page).
+            child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.STOP_GRACE_SECONDS
         for child in self.children.values():
             try:
@@ -384,6 +386,6 @@ class CrawlWorker:
 
 def _signal(process: subprocess.Popen, sig: int) -> None:
     try:
-        os.killpg(process.pid, sig)  # the crawl process and its extraction workers
+        os.killpg(process.pid, sig)  # the crawl process and its extraction and scoring workers
     except ProcessLookupError:
         pass

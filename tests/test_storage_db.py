@@ -71,3 +71,21 @@ def test_unreachable_database_is_a_storage_error():
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(StorageError, match="cannot open database"):
         db.ensure_schema()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_processes_opening_a_fresh_database_at_once_migrate_it_once(database_url):
+    """Crawl workers on several machines start together against a new PostgreSQL database."""
+    import subprocess
+    import sys
+
+    from hypewatch.settings import PROJECT_ROOT
+
+    script = "import sys; from storage.db import Database; Database(sys.argv[1]).ensure_schema()"
+    processes = [subprocess.Popen([sys.executable, "-c", script, database_url], cwd=PROJECT_ROOT,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    problems = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 3, problems
+    db = Database(database_url, migrate=False)
+    assert current_revision(db.engine) == head_revision()
+    db.close()

@@ -16,7 +16,7 @@ MIGRATION_LOCK_KEY = 7_020_453_117
 def run_migrations() -> None:
     engine = context.config.attributes["engine"]
     with engine.begin() as connection:
-        if False:
+        if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.configure(
             connection=connection,
