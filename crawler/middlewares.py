@@ -1,4 +1,4 @@
-"""Downloader middlewares: address guard, page budget, retries with backoff."""
+"""Downloader middlewares: address guard, robots.txt, page budget, retries with backoff."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import time
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.downloadermiddlewares import robotstxt as scrapy_robotstxt
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from twisted.internet.defer import Deferred
 
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.frontier import LocalRunMemory, run_memory
@@ -64,6 +66,25 @@ class NetGuardMiddleware:
         except FetchError as exc:
             return str(exc)
         return None
+
+
+class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for a site's robots.txt checked.
+
+    Scrapy 2.19 has each such request await the one Deferred of the pending download, and Twisted
+    hands a Deferred's result to the first awaiter only (`Deferred.asFuture` leaves None for the
+    next ones), so all but the first were sent unchecked: a crawl that starts with several
+    requests to a site, like a worker joining a shared crawl with a batch of them, fetched pages
+    robots.txt forbids. The parser is read again once the download has settled.
+    """
+
+    async def robot_parser(self, request: Request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            settled = self._parsers.get(urlsplit(request.url).netloc)
+            if not isinstance(settled, Deferred):
+                return settled
+        return parser
 
 
 class PageBudgetMiddleware:

@@ -70,6 +70,8 @@ DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are counted by reason, not logged 
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.NetGuardMiddleware": 60,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,  # Scrapy's, checking every request that waited for robots.txt
     "crawler.middlewares.PageBudgetMiddleware": 110,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

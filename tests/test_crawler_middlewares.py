@@ -71,3 +71,29 @@ def test_backoff_doubles_and_honours_retry_after_within_the_cap():
     assert middleware._delay(request.replace(meta={"retry_times": 1}), busy) == 12.0
     very_busy = Response("http://a.example/", status=429, headers={"Retry-After": "3600"})
     assert middleware._delay(request.replace(meta={"retry_times": 1}), very_busy) == 30.0
+
+
+def test_every_request_waiting_for_robots_txt_is_checked_against_it():
+    """Scrapy 2.19 let all but the first request waiting for a site's robots.txt through unchecked."""
+    from scrapy.robotstxt import ProtegoRobotParser
+    from scrapy.utils.misc import build_from_crawler
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.defer import Deferred
+
+    from crawler.middlewares import RobotsTxtMiddleware
+
+    async def three_requests_wait_then_robots_txt_arrives():
+        crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True})
+        middleware = RobotsTxtMiddleware(crawler)
+        download = Deferred()
+        middleware._parsers["a.example"] = download  # robots.txt is being fetched
+        waiting = [asyncio.ensure_future(middleware.process_request(Request(f"http://a.example/private/{n}")))
+                   for n in range(3)]
+        await asyncio.sleep(0)
+        parser = build_from_crawler(ProtegoRobotParser, crawler, b"User-agent: *\nDisallow: /private/\n")
+        middleware._parsers["a.example"] = parser
+        download.callback(parser)
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    outcomes = asyncio.run(three_requests_wait_then_robots_txt_arrives())
+    assert [str(outcome) for outcome in outcomes] == ["Forbidden by robots.txt"] * 3

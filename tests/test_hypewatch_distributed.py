@@ -20,7 +20,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from crawler.demo_site import serve_demo_site
+from crawler.demo_site import ROBOTS_DISALLOWED, serve_demo_site
 from crawler.frontier import RunKeys, SharedRun
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import run_crawls
@@ -167,11 +167,12 @@ def test_two_workers_store_every_article_exactly_once(clean, demo):
     assert run.status == "ok" and run.pages_new == len(stored) and run.errors == dict(summary.errors)
 
 
-def test_no_page_is_fetched_twice_and_the_workers_stop_cleanly(clean, demo):
+def test_no_page_is_fetched_twice_nor_against_robots_txt_and_the_workers_stop_cleanly(clean, demo):
     article_paths = {p for a in demo.articles.values() for p in (a.path, *a.duplicate_paths)}
     fetched = Counter(path.split("?")[0] for path in clean.requests)
     assert {path: n for path, n in fetched.items() if path in article_paths and n > 1} == {}
-    assert fetched["/robots.txt"] == 2  # each worker reads it once
+    assert fetched["/robots.txt"] == 2  # each worker reads it once, and obeys it
+    assert not [path for path in clean.requests if path.startswith(ROBOTS_DISALLOWED)]
     assert [worker.returncode for worker in clean.workers] == [0, 0], clean.logs
     assert all("run 1 (demo-site): crawling as" in log and "worker stopped" in log for log in clean.logs)
 

@@ -73,9 +73,9 @@ def test_unreachable_database_is_a_storage_error():
         db.ensure_schema()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@both_backends
 def test_processes_opening_a_fresh_database_at_once_migrate_it_once(database_url):
-    """Crawl workers on several machines start together against a new PostgreSQL database."""
+    """Crawl workers (on several machines, with PostgreSQL) start together against a new database."""
     import subprocess
     import sys
 
