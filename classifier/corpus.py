@@ -18,7 +18,7 @@ import numpy as np
 from classifier.errors import CorpusError
 from classifier.signals import COUNTER_SIGNALS, SIGNALS, TARGETS
 
-GENRES = ("clinic", "news", "blog", "forum", "society", "hospital", "regulator", "trial", "other")
+GENRES = ("clinic", "news", "blog", "forum", "society", "hospital", "regulator", "trial", "academic", "other")
 ORIGINS = ("user", "written", "analyst")
 ID_PATTERN = re.compile(r"[a-z0-9_-]+")
 LABELS_FILE = "labels.jsonl"

@@ -102,25 +102,15 @@ def folds(corpus: Corpus, n_splits: int = 5, random_state: int = 0,
 
 
 def _run_fold(texts: list[str], y: np.ndarray, evidence: list, hype: np.ndarray, groups: np.ndarray,
-              train: np.ndarray, test: np.ndarray, params: dict) -> dict[str, tuple]:
+              origins: np.ndarray, train: np.ndarray, test: np.ndarray, params: dict) -> dict[str, tuple]:
     train_texts = [texts[i] for i in train]
     test_texts = [texts[i] for i in test]
-    out = {}
     model = make_model(**params).fit_corpus(train_texts, y[train], [evidence[i] for i in train], hype[train],
-                                            groups[train])
-    scores = model.score_many(test_texts)
-    out["model"] = (
-        np.array([[s.relevance, *(s.signals[n].probability for n in SIGNALS),
-                   *(s.counter_signals[n].probability for n in COUNTER_SIGNALS)] for s in scores]),
-        np.array([[s.relevant, *(s.signals[n].flagged for n in SIGNALS),
-                   *(s.counter_signals[n].flagged for n in COUNTER_SIGNALS)] for s in scores], dtype=int),
-        np.array([s.hype_score for s in scores]),
-    )
+                                            groups[train], origins[train])
     keyword = KeywordBaseline().fit(train_texts, y[train])
-    out["keyword"] = (keyword.predict_proba(test_texts), keyword.predict(test_texts), keyword.hype_scores(test_texts))
     dummy = DummyBaseline().fit(train_texts, y[train], hype=hype[train])
-    out["dummy"] = (dummy.predict_proba(test_texts), dummy.predict(test_texts), dummy.hype_scores(test_texts))
-    return out
+    predictions = system_predictions(model, keyword, dummy, test_texts)
+    return {system: (p.probabilities, p.flags, p.hype) for system, p in predictions.items()}
 
 
 def evaluate(corpus: Corpus, *, n_splits: int = 5, random_state: int = 0, n_jobs: int = 1,
@@ -134,7 +124,8 @@ def evaluate(corpus: Corpus, *, n_splits: int = 5, random_state: int = 0, n_jobs
     evidence = corpus.evidence
     groups = np.asarray(near_duplicate_groups(corpus))
     splits = folds(corpus, n_splits, random_state, groups)
-    jobs = [(texts, y, evidence, hype, groups, train, test, params) for train, test in splits]
+    origins = np.array([d.origin for d in corpus.documents])
+    jobs = [(texts, y, evidence, hype, groups, origins, train, test, params) for train, test in splits]
     if n_jobs == 1:
         results = [_run_fold(*job) for job in jobs]
     else:
@@ -246,3 +237,79 @@ def check_floors(report: dict, floors: dict | None = None) -> list[str]:
                 failures.append(f"{signal} F1 {model['signals'][signal]['f1']} is not ahead of the keyword "
                                 f"baseline's {keyword[signal]['f1']}")
     return failures
+
+
+# ---------------------------------------------------------------------------- real pages
+@dataclass
+class RealEvaluationReport:
+    """The trained model, the keyword baseline and the dummy on labelled real pages (`realset`)."""
+
+    part: str
+    n_pages: int
+    n_sites: int
+    model_version: str
+    systems: dict[str, dict] = field(default_factory=dict)
+    by_genre: dict[str, dict[str, dict]] = field(default_factory=dict)
+    by_language: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # Cohen's kappa per field between the two independent annotators (`realset.agreement`).
+    agreement: dict[str, dict] = field(default_factory=dict)
+    predictions: dict[str, Predictions] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"part": self.part, "n_pages": self.n_pages, "n_sites": self.n_sites,
+                "model_version": self.model_version, "systems": self.systems,
+                "by_genre": self.by_genre, "by_language": self.by_language, "agreement": self.agreement}
+
+    def summary_rows(self) -> list[tuple[str, ...]]:
+        rows = []
+        for name in SIGNALS:
+            for figure in ("f1", "precision", "recall", "roc_auc"):
+                rows.append((f"{name} {figure}",
+                             *(_fmt(self.systems[s]["signals"][name][figure]) for s in SYSTEMS)))
+        rows.append(("macro-F1 (5 signals)", *(_fmt(self.systems[s]["macro_f1"]) for s in SYSTEMS)))
+        rows.append(("relevance F1", *(_fmt(self.systems[s]["relevance"]["f1"]) for s in SYSTEMS)))
+        rows.append(("hype Spearman", *(_fmt(self.systems[s]["hype_spearman"]) for s in SYSTEMS)))
+        return rows
+
+
+def system_predictions(model, keyword: KeywordBaseline, dummy: DummyBaseline,
+                       texts: list[str]) -> dict[str, Predictions]:
+    """Each system's outputs on `texts`, in the model's output layout."""
+    scores = model.score_many(texts)
+    return {
+        "model": Predictions(
+            np.array([[s.relevance, *(s.signals[n].probability for n in SIGNALS),
+                       *(s.counter_signals[n].probability for n in COUNTER_SIGNALS)] for s in scores]),
+            np.array([[s.relevant, *(s.signals[n].flagged for n in SIGNALS),
+                       *(s.counter_signals[n].flagged for n in COUNTER_SIGNALS)] for s in scores], dtype=int),
+            np.array([s.hype_score for s in scores])),
+        "keyword": Predictions(keyword.predict_proba(texts), keyword.predict(texts), keyword.hype_scores(texts)),
+        "dummy": Predictions(dummy.predict_proba(texts), dummy.predict(texts), dummy.hype_scores(texts)),
+    }
+
+
+def evaluate_real(model, training: Corpus, real: Corpus, *, part: str, n_sites: int) -> RealEvaluationReport:
+    """Score the real pages with the trained `model` and with both baselines fitted on `training`."""
+    y, hype = real.targets(), real.hype
+    keyword = KeywordBaseline().fit(training.texts, training.targets())
+    dummy = DummyBaseline().fit(training.texts, training.targets(), hype=training.hype)
+    predictions = system_predictions(model, keyword, dummy, real.texts)
+    report = RealEvaluationReport(part=part, n_pages=len(real), n_sites=n_sites,
+                                  model_version=getattr(model, "version_", "unversioned"), predictions=predictions)
+    for system, pred in predictions.items():
+        report.systems[system] = _figures(y, hype, pred)
+    for attribute, target in (("genre", report.by_genre), ("lang", report.by_language)):
+        values = np.array([getattr(d, attribute) for d in real.documents])
+        for value in sorted(set(values)):
+            rows = values == value
+            target[str(value)] = {system: _group_figures(y[rows], pred, rows) for system, pred in predictions.items()}
+    return report
+
+
+def _group_figures(y: np.ndarray, pred: Predictions, rows: np.ndarray) -> dict:
+    """The few figures that mean something on a small group of pages."""
+    gated = _labels_with_gate(y)
+    relevance = precision_recall_fscore_support(gated[:, 0], pred.flags[rows, 0], average="binary",
+                                                zero_division=0)[2]
+    return {"n": int(rows.sum()), "relevant": int(gated[:, 0].sum()),
+            "macro_f1": round(_macro_f1(y, pred.flags[rows]), 4), "relevance_f1": round(float(relevance), 4)}

@@ -47,6 +47,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from classifier.furniture import is_furniture
 from classifier.text import Sentence, split_sentences
 
 logger = logging.getLogger(__name__)
@@ -394,6 +395,7 @@ class AnalysedDocument:
     cues: list[int]  # cue family ids of all sentences (one per hit)
     cue_counts: list[int]  # cues per sentence
     conditions: set[str]
+    furniture: list[bool]  # per sentence: page furniture, not prose (`classifier.furniture`)
 
     def sentence_tokens(self) -> list[list[str]]:
         out, start = [], 0
@@ -469,7 +471,8 @@ def analyse(text: str) -> AnalysedDocument:
         token_counts.append(n)
         cues.extend(sentence_cues)
         cue_counts.append(len(sentence_cues))
-    return AnalysedDocument(text, sentences, tokens, token_counts, cues, cue_counts, conditions)
+    furniture = [is_furniture(sentence.text) for sentence in sentences]
+    return AnalysedDocument(text, sentences, tokens, token_counts, cues, cue_counts, conditions, furniture)
 
 
 # ------------------------------------------------------------------------------ the featurizer
@@ -518,6 +521,7 @@ class FeatureBundle:
     document_cues: np.ndarray
     prose: np.ndarray  # `prose_share` of each text
     words: np.ndarray  # tokens in each text
+    furniture: np.ndarray  # per sentence row: page furniture (never evidence of a hype signal)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -543,6 +547,7 @@ class FeatureBundle:
             document_cues=self.document_cues[rows],
             prose=self.prose[rows],
             words=self.words[rows],
+            furniture=self.furniture[sentence_rows],
         )
 
 
@@ -726,6 +731,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             document_cues=document_cues,
             prose=prose,
             words=words,
+            furniture=np.fromiter((f for doc in docs for f in doc.furniture), dtype=bool, count=n_rows),
         )
 
     def _weighted(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, n_rows: int, n_terms: int,

@@ -136,12 +136,20 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
     evidence_min_score: a sentence is evidence when its score reaches this (the best sentence of a
         flagged signal always is).
     min_prose_share, min_prose_words: the prose gate (see `_prose_gate`).
+    analyst_weight: how much more a document labelled by an analyst on a real page (`origins`
+        "analyst") counts than a written one, in every model it trains.
+    implied_evidence: for a document labelled with a signal but no evidence sentence (analysts
+        often label only the page), this many of its sentences that a first fit scores highest
+        for the signal are taken as its evidence, so the sentence models learn from it too.
+    thresholds: per output, a flag threshold to use instead of the one cross-validation picks
+        (None: all picked); chosen on real pages (`hypewatch evaluate --real --part tuning`).
     random_state: seeds the folds; fitting is deterministic.
     """
 
     def __init__(self, C_sentence: float = 4.0, C_document: float = 2.0, C_stack: float = 0.5, cv: int = 5,
                  evidence_top_k: int = 3, evidence_min_score: float = 0.5, min_prose_share: float = 0.2,
-                 min_prose_words: int = 40, random_state: int = 0):
+                 min_prose_words: int = 40, analyst_weight: float = 3.0, implied_evidence: int = 2,
+                 thresholds: tuple[float, ...] | None = None, random_state: int = 0):
         self.C_sentence = C_sentence
         self.C_document = C_document
         self.C_stack = C_stack
@@ -150,11 +158,15 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         self.evidence_min_score = evidence_min_score
         self.min_prose_share = min_prose_share
         self.min_prose_words = min_prose_words
+        self.analyst_weight = analyst_weight
+        self.implied_evidence = implied_evidence
+        self.thresholds = thresholds
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: FeatureBundle, y, evidence: Sequence[Mapping[str, Sequence[str]]] | None = None,
-            hype: Sequence[int] | None = None, groups: Sequence | None = None) -> HypeSignals:
+            hype: Sequence[int] | None = None, groups: Sequence | None = None,
+            origins: Sequence[str] | None = None) -> HypeSignals:
         bundle = X
         n = len(bundle)
         y = np.asarray(y, dtype=int)
@@ -166,7 +178,10 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         evidence = list(evidence) if evidence is not None else [{} for _ in range(n)]
         hype = np.asarray(hype if hype is not None else np.full(n, UNKNOWN), dtype=float)
         groups = np.asarray(groups if groups is not None else np.arange(n))
+        self.weights_ = np.where(np.asarray(origins if origins is not None else ["written"] * n) == "analyst",
+                                 float(self.analyst_weight), 1.0)
         marks = _sentence_marks(bundle, y, evidence)
+        marks = self._implied_marks(bundle, y, marks)
 
         folds = self._folds(y, groups)
         Z = np.zeros((n, _n_stack_scores()))
@@ -183,11 +198,12 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         oof_decision = np.zeros((n, N_OUTPUTS))
         for k in range(N_OUTPUTS):
             rows = _training_rows(y, k)
-            coef, intercept = _fit_linear(Fs[rows], y[rows, k], self.C_stack, self.random_state)
+            coef, intercept = _fit_linear(Fs[rows], y[rows, k], self.C_stack, self.random_state, self.weights_[rows])
             self.stack_coef_[:, k], self.stack_intercept_[k] = coef, intercept
             for train, test in folds:
                 train_rows = train[rows[train]]
-                c, b = _fit_linear(Fs[train_rows], y[train_rows, k], self.C_stack, self.random_state)
+                c, b = _fit_linear(Fs[train_rows], y[train_rows, k], self.C_stack, self.random_state,
+                                   self.weights_[train_rows])
                 oof_decision[test, k] = Fs[test] @ c + b
 
         self.calibration_ = np.zeros((N_OUTPUTS, 2))
@@ -205,6 +221,11 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         for k in range(1, N_OUTPUTS):
             rows = known[:, k]
             self.thresholds_[k] = _best_threshold(y_true[rows, k], oof[rows, k], gate=relevant_pred[rows])
+        if self.thresholds is not None:
+            if len(self.thresholds) != N_OUTPUTS:
+                raise ValueError(f"thresholds must give {N_OUTPUTS} values ({', '.join(OUTPUTS)})")
+            self.thresholds_ = np.array([t if t is not None else self.thresholds_[k]
+                                         for k, t in enumerate(self.thresholds)], dtype=float)
         self.hype_weights_ = _fit_hype_weights(conditional, hype)
         self.cv_scores_ = _cv_scores(y_true, oof, self.thresholds_, relevant_pred)
         self.n_features_in_ = bundle.sentence_matrix.shape[1]
@@ -218,11 +239,36 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         n_splits = max(2, min(self.cv, len(np.unique(groups)), max(2, int(np.bincount(relevant, minlength=2).min()))))
         return grouped_folds(y, groups, n_splits, self.random_state)
 
-    def _fit_level1(self, bundle: FeatureBundle, y: np.ndarray, marks: np.ndarray, doc_rows: np.ndarray) -> dict:
+    def _implied_marks(self, bundle: FeatureBundle, y: np.ndarray, marks: np.ndarray) -> np.ndarray:
+        """Marks with, for each (document, target) labelled yes but with no evidence sentence, the
+        `implied_evidence` sentences a first fit of the sentence models scores highest."""
+        lengths = np.diff(bundle.offsets)
+        owner = np.repeat(np.arange(len(bundle)), lengths)
+        has_mark = np.zeros((len(bundle), N_OUTPUTS), dtype=bool)
+        np.logical_or.at(has_mark, owner, marks == 1)
+        needs = (y == 1) & ~has_mark
+        needs[:, 0] = False
+        if self.implied_evidence <= 0 or not needs.any():
+            return marks
+        sentence_coef, sentence_intercept = self._fit_level1(bundle, y, marks, np.arange(len(bundle)),
+                                                             documents=False)["sentence"]
+        scores = expit(bundle.sentence_matrix @ sentence_coef + sentence_intercept)
+        scores[bundle.furniture, :N_SIGNALS] = -1.0
+        marks = marks.copy()
+        for i, k in zip(*np.nonzero(needs), strict=True):
+            lo, hi = bundle.offsets[i], bundle.offsets[i + 1]
+            best = lo + np.argsort(-scores[lo:hi, k - 1], kind="stable")[: self.implied_evidence]
+            marks[best[scores[best, k - 1] >= 0], k] = 1
+        return marks
+
+    def _fit_level1(self, bundle: FeatureBundle, y: np.ndarray, marks: np.ndarray, doc_rows: np.ndarray,
+                    documents: bool = True) -> dict:
         """Sentence and document logistic regressions for every output, fitted on `doc_rows`."""
         in_train = np.zeros(len(bundle), dtype=bool)
         in_train[doc_rows] = True
-        sentence_in_train = np.repeat(in_train, np.diff(bundle.offsets))
+        lengths = np.diff(bundle.offsets)
+        sentence_in_train = np.repeat(in_train, lengths)
+        sentence_weights = np.repeat(self.weights_, lengths)
         S, D = bundle.sentence_matrix, bundle.document_design()
         # Sentence models exist for TARGETS only: relevance is a property of the whole document.
         sentence_coef = np.zeros((S.shape[1], N_TARGETS))
@@ -233,10 +279,12 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
             if k > 0:
                 rows = sentence_in_train & (marks[:, k] >= 0)
                 sentence_coef[:, k - 1], sentence_intercept[k - 1] = _fit_linear(
-                    S[rows], marks[rows, k], self.C_sentence, self.random_state)
+                    S[rows], marks[rows, k], self.C_sentence, self.random_state, sentence_weights[rows])
+            if not documents:
+                continue
             rows = doc_rows[_training_rows(y, k)[doc_rows]]
             document_coef[:, k], document_intercept[k] = _fit_linear(
-                D[rows], y[rows, k], self.C_document, self.random_state)
+                D[rows], y[rows, k], self.C_document, self.random_state, self.weights_[rows])
         return {"sentence": (sentence_coef, sentence_intercept), "document": (document_coef, document_intercept)}
 
     # ------------------------------------------------------------------ predicting
@@ -300,8 +348,8 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
     def _evidence(self, sentences: Sequence[Sentence], scores: np.ndarray, flagged: bool) -> tuple[Evidence, ...]:
         if not flagged:
             return ()
-        order = np.argsort(-scores, kind="stable")[: self.evidence_top_k]
-        chosen = [k for k in order if scores[k] >= self.evidence_min_score] or list(order[:1])
+        order = [k for k in np.argsort(-scores, kind="stable")[: self.evidence_top_k] if scores[k] > 0]
+        chosen = [k for k in order if scores[k] >= self.evidence_min_score] or order[:1]
         chosen.sort()
         return tuple(Evidence(sentences[k].text, sentences[k].start, sentences[k].end, float(scores[k]))
                      for k in chosen)
@@ -347,9 +395,10 @@ class HypeModel(Pipeline):
         bundle = self.named_steps["features"].transform(texts)
         return self.named_steps["signals"].score_bundle(bundle, getattr(self, "version_", "unversioned"))
 
-    def fit_corpus(self, texts: Sequence[str], y, evidence=None, hype=None, groups=None) -> HypeModel:
+    def fit_corpus(self, texts: Sequence[str], y, evidence=None, hype=None, groups=None, origins=None) -> HypeModel:
         """`fit` with the signal step's extra inputs routed to it."""
-        return self.fit(list(texts), y, signals__evidence=evidence, signals__hype=hype, signals__groups=groups)
+        return self.fit(list(texts), y, signals__evidence=evidence, signals__hype=hype, signals__groups=groups,
+                        signals__origins=origins)
 
 
 def make_model(**params) -> HypeModel:
@@ -434,6 +483,7 @@ def _sentence_marks(bundle: FeatureBundle, y: np.ndarray, evidence) -> np.ndarra
                 for j, s in enumerate(sentences):
                     if any(min(s.end, b) - max(s.start, a) >= 0.5 * min(s.end - s.start, b - a) for a, b in spans):
                         marks[lo + j, k] = 1
+    marks[bundle.furniture, 1:1 + N_SIGNALS] = UNKNOWN  # scored 0 anyway: nothing to learn from them
     return marks
 
 
@@ -447,6 +497,7 @@ def _level1_scores(level1: dict, bundle: FeatureBundle, return_sentences: bool =
     sentence_coef, sentence_intercept = level1["sentence"]
     document_coef, document_intercept = level1["document"]
     S = expit(bundle.sentence_matrix @ sentence_coef + sentence_intercept)
+    S[bundle.furniture, :N_SIGNALS] = 0.0  # furniture never shows a hype signal (`classifier.furniture`)
     width = bundle.document_matrix.shape[1]
     D = expit(bundle.document_matrix @ document_coef[:width] + bundle.document_extras @ document_coef[width:]
               + document_intercept)
@@ -467,8 +518,10 @@ def _level1_scores(level1: dict, bundle: FeatureBundle, return_sentences: bool =
     return out
 
 
-def _fit_linear(X, y, C: float, random_state: int) -> tuple[np.ndarray, float]:
-    """Coefficients and intercept of a class-balanced logistic regression (or a constant)."""
+def _fit_linear(X, y, C: float, random_state: int, sample_weight: np.ndarray | None = None
+                ) -> tuple[np.ndarray, float]:
+    """Coefficients and intercept of a class-balanced (and sample-weighted) logistic regression, or a
+    constant."""
     y = np.asarray(y)
     n_features = X.shape[1]
     if len(y) == 0 or len(np.unique(y)) < 2:
@@ -476,7 +529,7 @@ def _fit_linear(X, y, C: float, random_state: int) -> tuple[np.ndarray, float]:
         return np.zeros(n_features), float(np.log(p / (1 - p)))
     # The dual solver is far faster when features outnumber samples (the n-gram models).
     model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=X.shape[1] > X.shape[0],
-                               max_iter=2000, random_state=random_state).fit(X, y)
+                               max_iter=2000, random_state=random_state).fit(X, y, sample_weight=sample_weight)
     return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
 
 

@@ -80,7 +80,7 @@ def train(corpus: Corpus, **params: Any) -> tuple[HypeModel, ModelInfo]:
     version = model_version(fingerprint, effective)
     started = time.perf_counter()
     model.fit_corpus(corpus.texts, corpus.targets(), evidence=corpus.evidence, hype=corpus.hype,
-                     groups=near_duplicate_groups(corpus))
+                     groups=near_duplicate_groups(corpus), origins=[d.origin for d in corpus.documents])
     seconds = time.perf_counter() - started
     model.version_ = version
     info = ModelInfo(

@@ -1,7 +1,8 @@
 """Extensions: the run's counters, and progress lines for the process that started the crawl.
 
 All counts live in Scrapy's stats collector under `hypewatch/`: fetched, stored/<status>,
-dropped/<reason>, errors/<kind>. `run_counts` reads them back as plain dicts.
+dropped/<reason>, errors/<kind>, kept (pages below the relevance gate kept because they name MS and
+a cell treatment). `run_counts` reads them back as plain dicts.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ def cpu_seconds(who: int) -> float:
 
 def run_counts(stats: dict[str, Any]) -> dict[str, Any]:
     """The hypewatch counters of a stats dict, grouped."""
-    counts: dict[str, Any] = {"fetched": 0, "stored": {}, "dropped": {}, "errors": {}, "skipped": {}, "ready": {}}
+    counts: dict[str, Any] = {"fetched": 0, "kept": 0, "stored": {}, "dropped": {}, "errors": {}, "skipped": {}, "ready": {}}
     for key, value in stats.items():
         if not key.startswith(PREFIX):
             continue
         name = key[len(PREFIX):]
         group, _, detail = name.partition("/")
-        if group == "fetched":
-            counts["fetched"] = int(value)
+        if group in ("fetched", "kept") and not detail:
+            counts[group] = int(value)
         elif group in ("stored", "dropped", "errors", "skipped") and detail:
             counts[group][detail] = int(value)
         elif group == "ready" and detail:  # seconds after the spider opened that a worker pool was up

@@ -6,7 +6,9 @@
                             reactor thread); drops what is not an article ("not-html", "not-article:<why>").
 4. DuplicateContentPipeline drops the same text under another URL ("duplicate-content").
 5. ScoringPipeline          the hype model's scores, in a worker process holding the model; drops
-                            what its relevance gate rejects ("off-topic").
+                            what its relevance gate rejects ("off-topic"), except pages that name
+                            MS and a cell treatment (`classifier.topic`): those are kept, counted
+                            ("kept"), and stored with their relevance figure.
 6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
 
 Every reason a pipeline drops an item for is counted by `extensions.RunStats`. In a shared crawl
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
+from classifier.topic import mentions_topic
 from crawler.articles import ArticleExtraction, extract_article
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
@@ -166,12 +169,16 @@ class DuplicateContentPipeline:
 
 # ---------------------------------------------------------------------------- 5. scoring
 class ScoringPipeline:
-    """Scores each page with the crawl's model (in a worker process); off-topic pages go no further."""
+    """Scores each page with the crawl's model (in a worker process); off-topic pages go no further,
+    unless they name both MS and a cell treatment: the gate can be wrong, and a page it drops is
+    never seen. Such a page is stored as the model judged it (not relevant, so out of trends and
+    flags) where an analyst can find and label it."""
 
-    def __init__(self, workers: ProcessWorkers, timeout: float, store_off_topic: bool):
+    def __init__(self, workers: ProcessWorkers, timeout: float, store_off_topic: bool, stats=None):
         self.workers = workers
         self.timeout = timeout
         self.store_off_topic = store_off_topic
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -179,7 +186,7 @@ class ScoringPipeline:
         model = (settings.get("HYPEWATCH_MODEL_DIR"), settings.get("HYPEWATCH_MODEL_VERSION") or None)
         workers = ProcessWorkers(crawler, "scoring", 1, start_scoring_worker, model)
         return cls(workers, settings.getfloat("HYPEWATCH_WORKER_TIMEOUT"),
-                   settings.getbool("HYPEWATCH_STORE_OFF_TOPIC"))
+                   settings.getbool("HYPEWATCH_STORE_OFF_TOPIC"), crawler.stats)
 
     async def open_spider(self) -> None:
         await self.workers.open()
@@ -192,8 +199,12 @@ class ScoringPipeline:
             item.score = await self.workers.run(score_text, item.extraction.text, timeout=self.timeout)
         except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
             raise DropItem("not-scored") from None
-        if not item.score["relevant"] and not self.store_off_topic:
-            raise DropItem(OFF_TOPIC)
+        if not item.score["relevant"]:
+            if mentions_topic(item.extraction.text):
+                if self.stats is not None:
+                    self.stats.inc_value("hypewatch/kept")
+            elif not self.store_off_topic:
+                raise DropItem(OFF_TOPIC)
         return item
 
 

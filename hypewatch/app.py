@@ -237,6 +237,18 @@ class Hypewatch:
         logger.info("recorded the evaluation in the manifest of %s", version)
         return report
 
+    def evaluate_real(self, part: str = "test"):
+        """The current model and the baselines on the labelled real pages of `part`
+        (`classifier.evaluation.evaluate_real`); raises `RealSetError` when texts are missing."""
+        from classifier.evaluation import evaluate_real
+        from classifier.realset import agreement, load_real_set
+
+        real = load_real_set(self.settings.real_dir, part)
+        training = load_corpus(self.settings.seeds_dir)
+        report = evaluate_real(self.model, training, real.corpus(), part=part, n_sites=real.sites)
+        report.agreement = agreement(self.settings.real_dir)
+        return report
+
     def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
         """Score the stored document versions the current model has not scored yet; return how many."""
         from storage.labels import version_ids_without_prediction, version_texts

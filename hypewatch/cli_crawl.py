@@ -91,12 +91,13 @@ def _crawl_with_display(app: Hypewatch, chosen: list[SourceConfig], max_pages: i
 
 def summary_table(summaries: list[CrawlSummary]) -> Table:
     grid = Table(title="crawl summary", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("source", "status", "fetched", "new", "changed", "unchanged", "dropped", "errors", "time"):
+    for column in ("source", "status", "fetched", "new", "changed", "unchanged", "kept", "dropped", "errors",
+                   "time"):
         grid.add_column(column, justify="left" if column in ("source", "status", "dropped", "errors") else "right")
     for s in summaries:
         status = s.status + (" (silent)" if s.silent else "")
         grid.add_row(s.source, status, str(s.pages_fetched), str(s.pages_new), str(s.pages_changed),
-                     str(s.pages_unchanged), _counts(s.dropped), _counts(s.errors), f"{s.seconds:.0f} s")
+                     str(s.pages_unchanged), str(s.pages_kept), _counts(s.dropped), _counts(s.errors), f"{s.seconds:.0f} s")
     messages = [f"{s.source}: {s.message}" for s in summaries if s.message]
     if messages:
         grid.caption = "\n".join(messages)
@@ -219,7 +220,7 @@ def _run_dict(run) -> dict | None:
     return {"id": run.id, "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
             "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
-            "pages_unchanged": run.pages_unchanged, "dropped": run.dropped, "errors": run.errors,
+            "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept, "dropped": run.dropped, "errors": run.errors,
             "silent": run.silent, "message": run.message}
 
 

@@ -47,18 +47,32 @@ def train(app: Hypewatch, with_labels: bool, as_json: bool) -> None:
               help="Folds run in parallel (default: the number of CPUs, at most the number of folds).")
 @click.option("--check-floors", is_flag=True,
               help="Fail (exit 2) when a figure is below its pinned floor in classifier/quality_floors.json.")
+@click.option("--real", is_flag=True,
+              help="Measure the current model on the labelled real pages of seeds/real/ instead of the corpus.")
+@click.option("--part", type=click.Choice(["test", "tuning"]), default="test", show_default=True,
+              help="With --real: which part of the real set.")
 @click.pass_obj
 def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_jobs: int | None,
-             check_floors: bool) -> None:
+             check_floors: bool, real: bool, part: str) -> None:
     """Cross-validate the model beside a keyword baseline and a DummyClassifier.
 
     Grouped, stratified folds (near-duplicate documents stay in one fold); per-signal precision,
     recall, F1 and ROC-AUC, relevance F1, macro-F1 and the Spearman correlation of the hype score
     with the 0-3 labels, for the three systems side by side.
+
+    With --real: the current model (trained on the whole corpus) and the two baselines on real web
+    pages nobody here wrote (seeds/real/), with a breakdown by genre and by language.
     """
     from classifier.errors import QualityGateError
     from classifier.evaluation import check_floors as floor_failures
 
+    if real:
+        real_report = app.evaluate_real(part)
+        if as_json:
+            click.echo(json.dumps(real_report.to_dict(), ensure_ascii=False))
+        else:
+            _render_real_evaluation(Console(), real_report)
+        return
     jobs = n_jobs or max(1, min(n_splits, os.cpu_count() or 1))
     report = app.evaluate(with_labels=with_labels, n_splits=n_splits, n_jobs=jobs)
     data = report.to_dict()
@@ -90,6 +104,32 @@ def _render_evaluation(console: Console, report) -> None:
                   else f"model NOT ahead of the keyword baseline on: {', '.join(behind)}")
     console.print(f"per-fold macro-F1 of the model: {data['systems']['model']['fold_macro_f1']}"
                   f" · {data['seconds']:.0f} s")
+
+
+def _render_real_evaluation(console: Console, report) -> None:
+    table = Table(title=f"hypewatch evaluate --real: {report.n_pages} real pages from {report.n_sites} sites "
+                        f"({report.part} part), model {report.model_version}", title_justify="left")
+    table.add_column("figure")
+    for system in ("model", "keyword baseline", "DummyClassifier"):
+        table.add_column(system, justify="right")
+    for row in report.summary_rows():
+        table.add_row(*row)
+    console.print(table)
+    for title, groups in (("genre", report.by_genre), ("language", report.by_language)):
+        breakdown = Table(title=f"by {title}: macro-F1 / relevance F1", title_justify="left")
+        breakdown.add_column(title)
+        breakdown.add_column("pages (relevant)", justify="right")
+        for system in ("model", "keyword", "dummy"):
+            breakdown.add_column(system, justify="right")
+        for name, systems in groups.items():
+            first = systems["model"]
+            breakdown.add_row(name, f"{first['n']} ({first['relevant']})",
+                              *(f"{systems[s]['macro_f1']:.2f} / {systems[s]['relevance_f1']:.2f}"
+                                for s in ("model", "keyword", "dummy")))
+        console.print(breakdown)
+    if report.agreement:
+        console.print("labelled twice, independently; Cohen's kappa (raw agreement): " + ", ".join(
+            f"{name} {f['kappa']:.2f} ({f['agreement']:.0%})" for name, f in report.agreement.items()))
 
 
 @click.command()

@@ -61,6 +61,7 @@ class CrawlSummary:
     pages_new: int = 0
     pages_changed: int = 0
     pages_unchanged: int = 0
+    pages_kept: int = 0  # stored though off-topic for the model: they name MS and a cell treatment
     dropped: Mapping[str, int] = field(default_factory=dict)
     errors: Mapping[str, int] = field(default_factory=dict)
     silent: bool = False
@@ -88,7 +89,7 @@ class CrawlSummary:
             "started_at": self.started_at.isoformat(), "finished_at": self.finished_at.isoformat(),
             "seconds": round(self.seconds, 3), "crawl_seconds": self.crawl_seconds,
             "pages_fetched": self.pages_fetched, "pages_new": self.pages_new, "pages_changed": self.pages_changed,
-            "pages_unchanged": self.pages_unchanged, "dropped": dict(self.dropped), "errors": dict(self.errors),
+            "pages_unchanged": self.pages_unchanged, "pages_kept": self.pages_kept, "dropped": dict(self.dropped), "errors": dict(self.errors),
             "silent": self.silent, "message": self.message, "peak_rss_mb": self.peak_rss_mb,
             "workers_peak_rss_mb": self.workers_peak_rss_mb,
             "workers_ready_seconds": dict(self.workers_ready_seconds), "cpu_seconds": self.cpu_seconds,
@@ -203,7 +204,8 @@ def _summary(run: CrawlRun, started_at: dt.datetime, outcome: _Outcome, log_file
     return CrawlSummary(
         source=run.source_name, run_id=run.id, status=run.status, started_at=started_at,
         finished_at=run.finished_at, pages_fetched=run.pages_fetched, pages_new=run.pages_new,
-        pages_changed=run.pages_changed, pages_unchanged=run.pages_unchanged, dropped=dict(run.dropped),
+        pages_changed=run.pages_changed, pages_unchanged=run.pages_unchanged, pages_kept=run.pages_kept,
+        dropped=dict(run.dropped),
         errors=dict(run.errors), silent=run.silent, message=run.message, crawl_seconds=final.get("seconds"),
         peak_rss_mb=final.get("peak_rss_mb"), workers_peak_rss_mb=final.get("workers_peak_rss_mb"),
         workers_ready_seconds=final.get("ready", {}), cpu_seconds=final.get("cpu_seconds"),
@@ -227,6 +229,7 @@ class _Outcome:
             pages_new=int(stored.get("new", 0)),
             pages_changed=int(stored.get("changed", 0)),
             pages_unchanged=int(stored.get("unchanged", 0)),
+            pages_kept=int(data.get("kept", 0)),
             dropped=dropped,
             errors=dict(data.get("errors", {})),
         )

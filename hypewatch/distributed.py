@@ -216,8 +216,8 @@ def _run_counts(counts: dict) -> RunCounts:
     stored = counts["stored"]
     return RunCounts(
         pages_fetched=counts["fetched"], pages_new=stored.get("new", 0), pages_changed=stored.get("changed", 0),
-        pages_unchanged=stored.get("unchanged", 0), dropped={**counts["dropped"], **counts["skipped"]},
-        errors=dict(counts["errors"]),
+        pages_unchanged=stored.get("unchanged", 0), pages_kept=counts["kept"],
+        dropped={**counts["dropped"], **counts["skipped"]}, errors=dict(counts["errors"]),
     )
 
 
@@ -227,7 +227,8 @@ def _summary(row: CrawlRun, run: _Run, counts: dict, reports: list[dict]) -> Cra
     return CrawlSummary(
         source=row.source_name, run_id=row.id, status=row.status, started_at=run.started_at,
         finished_at=row.finished_at, pages_fetched=row.pages_fetched, pages_new=row.pages_new,
-        pages_changed=row.pages_changed, pages_unchanged=row.pages_unchanged, dropped=dict(row.dropped),
+        pages_changed=row.pages_changed, pages_unchanged=row.pages_unchanged, pages_kept=row.pages_kept,
+        dropped=dict(row.dropped),
         errors=dict(row.errors), silent=row.silent, message=row.message, crawl_seconds=crawl_seconds,
         peak_rss_mb=max((r["peak_rss_mb"] for r in reports), default=None),
         workers_peak_rss_mb=max((r["workers_peak_rss_mb"] for r in reports), default=None),

@@ -46,6 +46,11 @@ class Settings:
         return self.home / "models"
 
     @property
+    def real_dir(self) -> Path:
+        """The real-page development set (`classifier.realset`)."""
+        return self.seeds_dir / "real"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -36,6 +36,7 @@ class RunCounts:
     pages_unchanged: int = 0
     dropped: Mapping[str, int] | None = None
     errors: Mapping[str, int] | None = None
+    pages_kept: int = 0  # of the stored pages, those the relevance gate called off-topic (`classifier.topic`)
 
     @property
     def found(self) -> int:
@@ -56,6 +57,7 @@ def finish_crawl_run(session: Session, run_id: int, status: str, counts: RunCoun
     run.pages_new = counts.pages_new
     run.pages_changed = counts.pages_changed
     run.pages_unchanged = counts.pages_unchanged
+    run.pages_kept = counts.pages_kept
     run.dropped = dict(counts.dropped or {})
     run.errors = dict(counts.errors or {})
     run.message = message
@@ -84,6 +86,7 @@ def abandon_stale_runs(session: Session, older_than: dt.timedelta, *, now: dt.da
     for run in stale:
         finish_crawl_run(session, run.id, "failed", RunCounts(
             run.pages_fetched, run.pages_new, run.pages_changed, run.pages_unchanged, run.dropped, run.errors,
+            run.pages_kept,
         ), message="abandoned: the crawl process ended without recording its result")
     return len(stale)
 

@@ -232,6 +232,8 @@ class CrawlRun(Base):
     pages_new: Mapped[int] = mapped_column(Integer, default=0)
     pages_changed: Mapped[int] = mapped_column(Integer, default=0)
     pages_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    # Stored although the relevance gate said off-topic, because they name MS and a cell treatment.
+    pages_kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     dropped: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reason -> count
     errors: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind -> count
     silent: Mapped[bool] = mapped_column(Boolean, default=False)

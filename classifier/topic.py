@@ -1,0 +1,48 @@
+"""Does a text mention both topics: multiple sclerosis and a stem-cell or cell treatment?
+
+A crawl keeps every page that does, even when the relevance model says off-topic, so that no
+relevant page is lost for good (an analyst can still find and label it). The test is plain word
+matching in every language the corpus covers; it is deliberately generous, since a page it keeps
+costs only a row, while a page it drops is never seen.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Multiple sclerosis in the corpus's languages, and the abbreviations that name it beside a
+# cell treatment (checked case-sensitively: "MS", "SM", "EM", "SEP", "РС").
+_MS_WORDS = (
+    r"multiple[nr]? sklero\w*|multiple sclerose|sclerosis multiplex|multiple sclerosis|multipla skleroz\w*|"
+    r"multipl skleroz\w*|esclerosis m[uú]ltiple|esclerose m[uú]ltipla|scl[ée]rose en plaques|sclerosi multipla|"
+    r"stwardnieni\w* rozsian\w*|roztrou[sš]en\w* skler[oó]z\w*|multipel skleros\w*|multippel sklerose|"
+    r"multiple sklerose|pesäkekovettumatauti|sclerozei? multiple|szklerózis multiplex|"
+    r"рассеянн\w* склероз\w*|розсіян\w* склероз\w*|множествен\w* склероз\w*|σκλήρυνση κατά πλάκας|"
+    r"טרשת נפוצה|التصلب (?:العصبي )?المتعدد|다발성 경화증|multipl skleroz|"
+    r"relapsing[- ]remitting|rrms|spms|ppms|demyelinating disease")
+_MS = re.compile(rf"\b(?:{_MS_WORDS})|多发性硬化|多發性硬化|多発性硬化", re.IGNORECASE)
+_MS_ABBREVIATION = re.compile(r"\b(?:MS|SM|EM|SEP|РС)\b")
+
+_CELL_WORDS = (
+    r"stem[- ]?cells?|a?hsct|hscts|msc|mscs|mesenchym\w*|mesenquim\w*|mezenchym\w*|umbilical cord|cord tissue|"
+    r"exosom\w*|secretome|svf|stromal vascular|bone marrow transplant\w*|cell therap\w*|cell[- ]based|"
+    r"regenerative medicine|stammzell\w*|blutstammzell\w*|c[ée]lulas?[- ](?:madre|tronco|estaminais)|"
+    r"cellules? souches?|cellul[ae] staminal\w*|staminal\w*|kom[oó]r\w* macierzyst\w*|macierzyst\w*|"
+    r"stamcel\w*|kök hücre\w*|kmenov\w* buň\w*|stamcell\w*|stamceller?|βλαστοκύτταρ\w*|"
+    r"стволов\w*|трансплантаци\w* (?:костного мозга|гемопоэтических)|трансплантаці\w*|гемопоэтическ\w*|"
+    r"autologous (?:haemato|hemato)poietic|(?:haemato|hemato)poietic stem|"
+    r"בתאי גזע|תאי גזע|الخلايا الجذعية|줄기세포")
+_CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞", re.IGNORECASE)
+
+
+def mentions_ms(text: str) -> bool:
+    return bool(_MS.search(text) or _MS_ABBREVIATION.search(text))
+
+
+def mentions_cell_treatment(text: str) -> bool:
+    return bool(_CELL.search(text))
+
+
+def mentions_topic(text: str) -> bool:
+    """True when `text` names MS (any covered language, or its abbreviation) and a cell treatment."""
+    return mentions_cell_treatment(text) and mentions_ms(text)

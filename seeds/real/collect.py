@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Collect (or re-collect) one real page excerpt of the development set.
+
+    python3 seeds/real/collect.py add --url URL --query QUERY --collector NAME <<'__END_OF_EXCERPT__'
+    ...the excerpt exactly as the search tool returned it...
+    __END_OF_EXCERPT__
+
+    python3 seeds/real/collect.py status        # how many texts are present, missing or mismatched
+
+The excerpt's text goes to `texts/<id>.txt` (git-ignored: third-party text is never committed);
+its record (id, URL, site, query, hash of the normalised text) goes to `pages.jsonl`, which is
+committed. A page that `../shared/eval-holdout/held_out.py` names is refused and leaves no trace.
+Re-collecting a page already in `pages.jsonl` restores its text when the hash matches.
+Standard library only, so it runs before the project is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).resolve().parent
+TEXTS = HERE / "texts"
+PAGES = HERE / "pages.jsonl"
+HOLDOUT = HERE.parents[2] / "shared" / "eval-holdout"
+MAX_PER_SITE = 4
+MIN_CHARS = 200
+
+
+def normalise_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def page_id(url: str) -> str:
+    return "r" + hashlib.sha256(normalise_url(url).encode()).hexdigest()[:10]
+
+
+def site_of(url: str) -> str:
+    return (urlsplit(url.strip()).hostname or "").lower().removeprefix("www.")
+
+
+def text_hash(text: str) -> str:
+    """Hash of the text with Unicode NFC and all whitespace runs collapsed to one space."""
+    normal = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def held_out(url: str) -> bool:
+    sys.path.insert(0, str(HOLDOUT))
+    from held_out import held_out as check  # the project's one source of truth for held-out pages
+    return check(url)
+
+
+def records() -> list[dict]:
+    if not PAGES.exists():
+        return []
+    return [json.loads(line) for line in PAGES.read_text().splitlines() if line.strip()]
+
+
+def add(url: str, query: str, collector: str, text: str) -> str:
+    if not urlsplit(url).scheme.startswith("http"):
+        return "refused: not an http(s) URL"
+    if held_out(url):
+        return "refused: held-out page (do not use it in any way)"
+    text = text.strip("\n")
+    if len(text) < MIN_CHARS:
+        return f"refused: shorter than {MIN_CHARS} characters"
+    TEXTS.mkdir(exist_ok=True)
+    with open(HERE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        known = {r["id"]: r for r in records()}
+        pid = page_id(url)
+        digest = text_hash(text)
+        path = TEXTS / f"{pid}.txt"
+        if pid in known:
+            if known[pid]["sha256"] != digest:
+                return f"mismatch: {pid} is recorded with another text hash (not written)"
+            if path.exists():
+                return f"duplicate: {pid} already collected"
+            path.write_text(text + "\n", encoding="utf-8")
+            return f"restored: {pid}"
+        site = site_of(url)
+        if sum(r["site"] == site for r in known.values()) >= MAX_PER_SITE:
+            return f"refused: already {MAX_PER_SITE} pages from {site}"
+        path.write_text(text + "\n", encoding="utf-8")
+        record = {"id": pid, "url": url.strip(), "site": site, "query": query, "collector": collector,
+                  "chars": len(text), "sha256": digest}
+        with open(PAGES, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return f"saved: {pid} ({site}, {len(text)} chars; {len(known) + 1} pages in all)"
+
+
+def status() -> str:
+    rows = records()
+    present = mismatched = 0
+    for r in rows:
+        path = TEXTS / f"{r['id']}.txt"
+        if path.exists():
+            present += 1
+            mismatched += text_hash(path.read_text(encoding="utf-8")) != r["sha256"]
+    sites = len({r["site"] for r in rows})
+    return (f"{len(rows)} pages from {sites} sites; {present} texts present, {len(rows) - present} missing, "
+            f"{mismatched} with a different hash")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("add")
+    a.add_argument("--url", required=True)
+    a.add_argument("--query", required=True)
+    a.add_argument("--collector", required=True)
+    sub.add_parser("status")
+    args = parser.parse_args()
+    if args.command == "add":
+        message = add(args.url, args.query, args.collector, sys.stdin.read())
+        print(message)
+        return 0 if message.startswith(("saved", "restored", "duplicate")) else 1
+    print(status())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""crawl_runs.pages_kept: pages stored below the relevance gate because they name MS and a cell treatment
+
+Revision ID: 0002
+Revises: 0001
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('crawl_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pages_kept', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('crawl_runs', schema=None) as batch_op:
+        batch_op.drop_column('pages_kept')
