@@ -108,9 +108,13 @@ class Corpus:
 
 
 def analyst_document(doc_id: str, text: str, *, relevant: bool | None, signals: Mapping[str, bool | None],
-                     hype: int | None, lang: str | None = None, note: str = "") -> LabelledDocument | None:
+                     hype: int | None, lang: str | None = None, note: str = "",
+                     evidence: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> LabelledDocument | None:
     """A `LabelledDocument` (origin "analyst") from an analyst's partial judgement; None if it says nothing.
 
+    `evidence` gives, per signal, the (start, end) spans of `text` the analyst marked as showing it;
+    a signal judged yes without marked sentences is taught to the sentence models through the
+    sentences the model scores highest (`model.HypeSignals.implied_evidence`).
     `None` means "not judged". The guide's rules fill what follows from what was judged: a page
     that is not relevant has no signals and hype 0; a page with a signal is relevant. Analysts do
     not label counter-signals, so those are unknown.
@@ -140,6 +144,8 @@ def analyst_document(doc_id: str, text: str, *, relevant: bool | None, signals: 
         signals=frozenset(name for name, value in signals.items() if value),
         counter_signals=frozenset(),
         hype=int(hype or 0),
+        evidence={name: tuple(text[start:end] for start, end in spans)
+                  for name, spans in (evidence or {}).items() if signals.get(name)},
         unknown=frozenset(unknown),
         note=note,
     )

@@ -154,6 +154,8 @@ def evaluate(corpus: Corpus, *, n_splits: int = 5, random_state: int = 0, n_jobs
 def _binary(truth: np.ndarray, flags: np.ndarray, probabilities: np.ndarray) -> dict:
     known = truth >= 0
     truth, flags, probabilities = truth[known], flags[known], probabilities[known]
+    if not len(truth):  # not labelled here (counter-signals on real pages)
+        return {"precision": None, "recall": None, "f1": None, "roc_auc": None, "brier": None, "support": 0, "n": 0}
     precision, recall, f1, _ = precision_recall_fscore_support(truth, flags, average="binary", zero_division=0)
     auc = float(roc_auc_score(truth, probabilities)) if 0 < truth.sum() < len(truth) else None
     brier = float(brier_score_loss(truth, np.clip(probabilities, 0, 1))) if len(truth) else None

@@ -76,6 +76,9 @@ COMMENTS = (
 )
 
 
+MAX_ARTICLES = 300
+
+
 @dataclass
 class DemoArticle:
     id: str
@@ -168,11 +171,17 @@ def serve_demo_site(seeds_dir: Path, host: str = "127.0.0.1", port: int = 0, *,
     return site
 
 
-def load_articles(seeds_dir: Path) -> dict[str, DemoArticle]:
+def load_articles(seeds_dir: Path, max_articles: int = MAX_ARTICLES) -> dict[str, DemoArticle]:
+    """The site's articles: the corpus documents, or `max_articles` of them evenly spread over the
+    sorted ids when the corpus is larger (a site of a few hundred pages shows everything a crawl
+    meets, and keeps demo and test crawls quick)."""
     labels_file = seeds_dir / "labels.jsonl"
-    rows = [json.loads(line) for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = sorted((json.loads(line) for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()),
+                  key=lambda r: r["id"])
+    if len(rows) > max_articles:
+        rows = [rows[i * len(rows) // max_articles] for i in range(max_articles)]
     articles: dict[str, DemoArticle] = {}
-    for position, row in enumerate(sorted(rows, key=lambda r: r["id"])):
+    for position, row in enumerate(rows):
         text = (seeds_dir / "docs" / f"{row['id']}.txt").read_text(encoding="utf-8").strip()
         title, _, body = text.partition("\n")
         section = SECTIONS.get(row["genre"], "misc")

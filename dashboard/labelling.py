@@ -1,4 +1,5 @@
-"""Reading the label form: an analyst's yes/no/unsure per signal and relevance, hype 0-3, a note.
+"""Reading the label form: an analyst's yes/no/unsure per signal and relevance, hype 0-3, a note,
+and the sentences the analyst marks as evidence of a signal (`evidence` = "signal:start:end").
 
 Labels are stored as new rows beside the model's predictions (never over them); the newest label
 of a version is the analyst's current judgement of it.
@@ -41,12 +42,28 @@ def parse_label_form(form: Mapping[str, Any], user: str | None, default_author: 
     if len(note) > MAX_NOTE_CHARS:
         raise BadRequest(f"The note is longer than {MAX_NOTE_CHARS} characters.")
     judgement["note"] = note or None
+    judgement["evidence"] = _marked_evidence(form, judgement) or None
     if judgement["relevant"] is False:
         # The guide: when a page is not relevant, every signal is no.
         judgement.update({name: False for name in SIGNALS})
+        judgement["evidence"] = None
     if all(judgement[n] is None for n in ("relevant", *SIGNALS)) and judgement["hype"] is None and not note:
         raise BadRequest("The label is empty: judge at least relevance, one signal or the hype level.")
     author = user or str(form.get("author", "")).strip() or default_author
     if len(author) > MAX_AUTHOR_CHARS:
         raise BadRequest(f"The name is longer than {MAX_AUTHOR_CHARS} characters.")
     return judgement, version_id, author
+
+
+def _marked_evidence(form: Mapping[str, Any], judgement: Mapping[str, Any]) -> dict[str, list[list[int]]]:
+    """signal -> [[start, end], ...] from the ticked evidence boxes, for signals judged yes only."""
+    values = form.getlist("evidence") if hasattr(form, "getlist") else form.get("evidence") or []
+    marked: dict[str, list[list[int]]] = {}
+    for value in [values] if isinstance(values, str) else values:
+        name, _, span = str(value).partition(":")
+        start, _, end = span.partition(":")
+        if name not in SIGNALS or not start.isdigit() or not end.isdigit() or int(start) >= int(end):
+            raise BadRequest(f"Not an evidence mark: {str(value)[:60]!r}")
+        if judgement.get(name):
+            marked.setdefault(name, []).append([int(start), int(end)])
+    return marked

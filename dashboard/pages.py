@@ -94,6 +94,8 @@ def article(request: Request, session: SessionDep, article_id: int, version: int
     return render(
         request, "article.html", detail=detail, prediction=prediction, paragraphs=highlight(text, marks),
         evidence_counts=evidence_counts, diff=diff, saved=bool(saved), latest_label=latest_label,
+        evidence_choices=[{"name": m.name, "label": SIGNAL_INFO[m.name].label, "start": m.start, "end": m.end,
+                           "text": text[m.start:m.end]} for m in marks if not m.counter],
         form_defaults=_form_defaults(prediction, latest_label, detail.version.id),
         label_rows=[("relevant", "Relevant")] + [(n, SIGNAL_INFO[n].label) for n in SIGNALS],
     )
@@ -125,6 +127,9 @@ async def submit_label(request: Request, article_id: int) -> Response:
             detail = queries.article_detail(session, article_id, version_id)
             if detail is None:
                 raise NotFound(f"There is no article {article_id} with version {version_id}.")
+            spans = [span for spans in (judgement["evidence"] or {}).values() for span in spans]
+            if any(end > len(detail.version.text) for _, end in spans):
+                raise BadRequest("An evidence mark lies outside this version's text.")
             add_label(session, version_id, author, **judgement)
             return detail
 

@@ -206,7 +206,7 @@ class Hypewatch:
         for label in labels:
             doc = analyst_document(
                 f"analyst-v{label.version_id}", label.text, relevant=label.relevant, signals=label.signals,
-                hype=label.hype, lang=label.language, note="; ".join(label.notes)[:500],
+                hype=label.hype, lang=label.language, note="; ".join(label.notes)[:500], evidence=label.evidence,
             )
             if doc is not None:
                 documents.append(doc)

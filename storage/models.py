@@ -213,6 +213,9 @@ class Label(Base):
     risk_minimisation: Mapped[bool | None] = mapped_column(Boolean)
     hype: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # The sentences the analyst marked as showing each signal: signal -> [[start, end], ...] offsets
+    # into the version's text. They teach the sentence models (None: none marked).
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     version: Mapped[DocumentVersion] = relationship(back_populates="labels")
 

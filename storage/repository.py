@@ -216,7 +216,7 @@ def store_prediction(session: Session, version_id: int, score: Mapping[str, Any]
 
 
 def add_label(session: Session, version_id: int, author: str, **judgement: Any) -> Label:
-    allowed = {"relevant", "hype", "note", *SIGNAL_NAMES}
+    allowed = {"relevant", "hype", "note", "evidence", *SIGNAL_NAMES}
     unknown = set(judgement) - allowed
     if unknown:
         raise ValueError(f"unknown label fields: {sorted(unknown)}")
