@@ -1,7 +1,7 @@
 """The systems the model is compared with: a keyword alert and scikit-learn's DummyClassifier.
 
 Both follow the model's output layout: `predict_proba(texts)` and `predict(texts)` give an
-(n, 10) array of relevance then `TARGETS` (`model.OUTPUTS`), and `hype_scores(texts)` a 0-100
+(n, 10) array of relevance then `TARGETS` (`signals.OUTPUTS`), and `hype_scores(texts)` a 0-100
 score per text.
 
 `KeywordBaseline` is what a keyword alert does: a fixed list of hype words per signal (and per
@@ -21,9 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 
-from classifier.signals import SIGNALS, TARGETS
-
-OUTPUTS = ("relevant", *TARGETS)
+from classifier.signals import OUTPUTS, SIGNALS, TARGETS
 
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "cure_claim": ("cure", "cures", "cured", "reverse", "reverses", "reversed", "reversal", "disease-free",

@@ -36,8 +36,8 @@ from sklearn.metrics import brier_score_loss, precision_recall_fscore_support, r
 
 from classifier.baselines import DummyBaseline, KeywordBaseline
 from classifier.corpus import Corpus, near_duplicate_groups
-from classifier.model import OUTPUTS, grouped_folds, make_model
-from classifier.signals import COUNTER_SIGNALS, SIGNALS
+from classifier.model import best_threshold, grouped_folds, make_model
+from classifier.signals import COUNTER_SIGNALS, OUTPUTS, SIGNALS
 
 logger = logging.getLogger(__name__)
 
@@ -315,3 +315,17 @@ def _group_figures(y: np.ndarray, pred: Predictions, rows: np.ndarray) -> dict:
                                                 zero_division=0)[2]
     return {"n": int(rows.sum()), "relevant": int(gated[:, 0].sum()),
             "macro_f1": round(_macro_f1(y, pred.flags[rows]), 4), "relevance_f1": round(float(relevance), 4)}
+
+
+def tune_thresholds(model, real: Corpus) -> dict[str, float]:
+    """Relevance and per-signal thresholds with the best smoothed F1 on the real pages `real`."""
+    joint = model.named_steps["signals"].predict_proba(model.named_steps["features"].transform(real.texts))
+    y = real.targets()
+    y[y[:, 0] == 0, 1:] = 0  # the guide: a page that is not relevant has no signal
+    chosen = {"relevant": best_threshold(y[:, 0], joint[:, 0])}
+    gate = joint[:, 0] >= chosen["relevant"]
+    for k, name in enumerate(OUTPUTS[:1 + len(SIGNALS)]):
+        if k:
+            known = y[:, k] >= 0
+            chosen[name] = best_threshold(y[known, k], joint[known, k], gate=gate[known])
+    return chosen

@@ -48,6 +48,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from classifier.furniture import is_furniture
+from classifier.topic import mentions_topic
 from classifier.text import Sentence, split_sentences
 
 logger = logging.getLogger(__name__)
@@ -483,7 +484,8 @@ DOC_EXTRAS = ("distinct_conditions", "log_tokens", "log_sentences", "mean_senten
 _LIST_LINE = re.compile(r"(?:[-–—•*·]+|\d{1,3}[.)])\s")
 _PUNCTUATED = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 _LINE_END = re.compile(r"[.!…:;][\"'”’)\]]*[^\w\s.!?…:;]*$")  # may end in emoji
-_INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+[\"“‘(]?[A-Z0-9]")
+_CJK_SENTENCE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]{12,}.*[。！？]")
+_INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+[\"“‘(]?[^\W_]")
 
 
 def prose_share(text: str) -> float:
@@ -496,7 +498,9 @@ def prose_share(text: str) -> float:
         if not line:
             continue
         total += len(line)
-        if (len(line.split()) >= 6 and not _LIST_LINE.match(line)
+        if _CJK_SENTENCE.search(line):  # Chinese and Japanese prose has no spaces between words
+            prose += len(line)
+        elif (len(line.split()) >= 6 and not _LIST_LINE.match(line)
                 and (_LINE_END.search(line) or _INNER_BOUNDARY.search(line))):
             prose += len(line)
     return prose / total if total else 0.0
@@ -521,6 +525,7 @@ class FeatureBundle:
     document_cues: np.ndarray
     prose: np.ndarray  # `prose_share` of each text
     words: np.ndarray  # tokens in each text
+    topic: np.ndarray  # per text: names both MS and a cell treatment (`classifier.topic`)
     furniture: np.ndarray  # per sentence row: page furniture (never evidence of a hype signal)
 
     def __len__(self) -> int:
@@ -547,6 +552,7 @@ class FeatureBundle:
             document_cues=self.document_cues[rows],
             prose=self.prose[rows],
             words=self.words[rows],
+            topic=self.topic[rows],
             furniture=self.furniture[sentence_rows],
         )
 
@@ -731,6 +737,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             document_cues=document_cues,
             prose=prose,
             words=words,
+            topic=np.array([mentions_topic(doc.text) for doc in docs], dtype=bool),
             furniture=np.fromiter((f for doc in docs for f in doc.furniture), dtype=bool, count=n_rows),
         )
 

@@ -51,15 +51,14 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from classifier.features import FeatureBundle, TextFeaturizer
-from classifier.signals import COUNTER_SIGNALS, SIGNALS, TARGETS
+from classifier.signals import COUNTER_SIGNALS, OUTPUTS, SIGNALS, TARGETS
 from classifier.text import Sentence
+from classifier.thresholds import load_thresholds
 
 logger = logging.getLogger(__name__)
 
 N_TARGETS = len(TARGETS)
 N_SIGNALS = len(SIGNALS)
-# Columns of y (and of the model's outputs): relevance, then TARGETS.
-OUTPUTS = ("relevant", *TARGETS)
 N_OUTPUTS = len(OUTPUTS)
 UNKNOWN = -1
 # Every signal adds, and every counter-signal takes away, at least this much (x 100 points at
@@ -147,7 +146,7 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, C_sentence: float = 4.0, C_document: float = 2.0, C_stack: float = 0.5, cv: int = 5,
-                 evidence_top_k: int = 3, evidence_min_score: float = 0.5, min_prose_share: float = 0.2,
+                 evidence_top_k: int = 3, evidence_min_score: float = 0.5, min_prose_share: float = 0.0,
                  min_prose_words: int = 40, analyst_weight: float = 3.0, implied_evidence: int = 2,
                  thresholds: tuple[float, ...] | None = None, random_state: int = 0):
         self.C_sentence = C_sentence
@@ -216,11 +215,11 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
 
         known = y_true >= 0
         self.thresholds_ = np.full(N_OUTPUTS, 0.5)
-        self.thresholds_[0] = _best_threshold(y_true[known[:, 0], 0], oof[known[:, 0], 0])
+        self.thresholds_[0] = best_threshold(y_true[known[:, 0], 0], oof[known[:, 0], 0])
         relevant_pred = oof[:, 0] >= self.thresholds_[0]
         for k in range(1, N_OUTPUTS):
             rows = known[:, k]
-            self.thresholds_[k] = _best_threshold(y_true[rows, k], oof[rows, k], gate=relevant_pred[rows])
+            self.thresholds_[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=relevant_pred[rows])
         if self.thresholds is not None:
             if len(self.thresholds) != N_OUTPUTS:
                 raise ValueError(f"thresholds must give {N_OUTPUTS} values ({', '.join(OUTPUTS)})")
@@ -302,8 +301,9 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         """The guide: text that is not prose about the topic (reference lists, navigation, lists of
         links or headlines) is not relevant. A text of at least `min_prose_words` tokens with less
         than `min_prose_share` of its characters in prose lines (`features.prose_share`) gets
-        relevance probability 0."""
-        not_prose = (bundle.prose < self.min_prose_share) & (bundle.words >= self.min_prose_words)
+        relevance probability 0. So does a text that never names both MS and a stem-cell or cell
+        treatment (`classifier.topic`): the guide's relevance needs the two together."""
+        not_prose = ((bundle.prose < self.min_prose_share) & (bundle.words >= self.min_prose_words)) | ~bundle.topic
         if not_prose.any():
             conditional = conditional.copy()
             conditional[not_prose, 0] = 0.0
@@ -402,7 +402,12 @@ class HypeModel(Pipeline):
 
 
 def make_model(**params) -> HypeModel:
-    """A `HypeModel` with `params` set; plain names (`C_stack`) go to the step that has them."""
+    """A `HypeModel` with `params` set; plain names (`C_stack`) go to the step that has them.
+
+    Unless `thresholds` is given, the model flags at the thresholds chosen on real pages
+    (`classifier.thresholds`)."""
+    if "thresholds" not in params and "signals__thresholds" not in params:
+        params = {**params, "thresholds": load_thresholds()}
     model = HypeModel([("features", TextFeaturizer()), ("signals", HypeSignals())])
     routed = {}
     for name, value in params.items():
@@ -548,7 +553,7 @@ def _joint(conditional: np.ndarray) -> np.ndarray:
     return joint
 
 
-def _best_threshold(truth: np.ndarray, scores: np.ndarray, gate: np.ndarray | None = None) -> float:
+def best_threshold(truth: np.ndarray, scores: np.ndarray, gate: np.ndarray | None = None) -> float:
     """The threshold with the best F1 on cross-validated scores, read off a smoothed F1 curve.
 
     F1 is computed on a grid of thresholds and averaged over a window of +-0.05 before taking the

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 SIGNALS = ("cure_claim", "clinic_promotion", "missing_trial_reference", "testimonial", "risk_minimisation")
 COUNTER_SIGNALS = ("trial_reference", "risk_disclosure", "regulatory_status", "hedging")
 TARGETS = SIGNALS + COUNTER_SIGNALS
+# The model's outputs, in the column order of every score array: relevance, then the targets.
+OUTPUTS = ("relevant", *TARGETS)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,11 @@ _CELL_WORDS = (
     r"cellules? souches?|cellul[ae] staminal\w*|staminal\w*|kom[oó]r\w* macierzyst\w*|macierzyst\w*|"
     r"stamcel\w*|kök hücre\w*|kmenov\w* buň\w*|stamcell\w*|stamceller?|βλαστοκύτταρ\w*|"
     r"стволов\w*|трансплантаци\w* (?:костного мозга|гемопоэтических)|трансплантаці\w*|гемопоэтическ\w*|"
-    r"autologous (?:haemato|hemato)poietic|(?:haemato|hemato)poietic stem|"
-    r"בתאי גזע|תאי גזע|الخلايا الجذعية|줄기세포")
+    r"autologous (?:haemato|hemato)poietic|(?:haemato|hemato)poietic stem|h[ae]matopoy\w*|h[ée]matopo[iï][ée]ti\w*|"
+    r"ematopoietic\w*|h[äa]matopoet\w*|hematopoetyczn\w*|hematopoetick\w*|гемопоэтическ\w*|гемопоетичн\w*|"
+    r"progenitor[ae]s? hematopoy\w*|c[ée]lulas progenitoras|cellules progénitrices|trasplante aut[oó]logo|"
+    r"przeszczep\w* (?:komórek|szpiku)|przeszczepia\w*|autologiczn\w* przeszczep\w*|"
+    r"בתאי גזע|תאי גזע|الخلايا الجذعية|خلايا جذعية|줄기세포")
 _CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞", re.IGNORECASE)
 
 

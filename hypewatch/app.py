@@ -249,6 +249,17 @@ class Hypewatch:
         report.agreement = agreement(self.settings.real_dir)
         return report
 
+    def tune_thresholds(self) -> dict[str, float]:
+        """Choose the flag thresholds on the real set's tuning part and save them for training."""
+        from classifier.evaluation import tune_thresholds
+        from classifier.realset import load_real_set
+        from classifier.thresholds import save_thresholds
+
+        real = load_real_set(self.settings.real_dir, "tuning")
+        chosen = tune_thresholds(self.model, real.corpus())
+        save_thresholds(chosen, pages=len(real.pages), model_version=self.model_info.version)
+        return chosen
+
     def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
         """Score the stored document versions the current model has not scored yet; return how many."""
         from storage.labels import version_ids_without_prediction, version_texts

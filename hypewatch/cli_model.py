@@ -51,9 +51,12 @@ def train(app: Hypewatch, with_labels: bool, as_json: bool) -> None:
               help="Measure the current model on the labelled real pages of seeds/real/ instead of the corpus.")
 @click.option("--part", type=click.Choice(["test", "tuning"]), default="test", show_default=True,
               help="With --real: which part of the real set.")
+@click.option("--tune-thresholds", is_flag=True,
+              help="With --real --part tuning: choose the flag thresholds on these pages and write them to "
+                   "classifier/thresholds.json (retrain afterwards).")
 @click.pass_obj
 def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_jobs: int | None,
-             check_floors: bool, real: bool, part: str) -> None:
+             check_floors: bool, real: bool, part: str, tune_thresholds: bool) -> None:
     """Cross-validate the model beside a keyword baseline and a DummyClassifier.
 
     Grouped, stratified folds (near-duplicate documents stay in one fold); per-signal precision,
@@ -66,6 +69,13 @@ def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_
     from classifier.errors import QualityGateError
     from classifier.evaluation import check_floors as floor_failures
 
+    if tune_thresholds:
+        if not real or part != "tuning":
+            raise click.UsageError("--tune-thresholds needs --real --part tuning (never tune on the test part)")
+        chosen = app.tune_thresholds()
+        click.echo("thresholds written to classifier/thresholds.json: "
+                   + ", ".join(f"{name} {value:.2f}" for name, value in chosen.items()))
+        return
     if real:
         real_report = app.evaluate_real(part)
         if as_json:
