@@ -40,7 +40,7 @@ _WIDGET = re.compile(
     r"forgot (?:your )?password|reply|replies|report|like|likes|share(?: this)?(?: article| post)?|tweet|"
     r"print|email this|read more|show more|load more|see more|view all|back to top|skip to (?:main )?content|"
     r"previous(?: post)?|next(?: post)?|related(?: articles| posts| links)?|tags?|categories|posted in|filed under|"
-    r"\d+\s+(?:comments?|replies|likes|shares|views)|leave a (?:comment|reply)|you must be logged in|"
+    r"\d+\s+(?:comments?|replies|likes|shares|views)|leave a (?:comment|reply)|you must be logged in"
     r")\b[^.!?]{0,60}$",
     re.IGNORECASE)
 _RECORD_FIELD = re.compile(

@@ -20,7 +20,8 @@ _MS_WORDS = (
     r"рассеянн\w* склероз\w*|розсіян\w* склероз\w*|множествен\w* склероз\w*|σκλήρυνση κατά πλάκας|"
     r"טרשת נפוצה|التصلب (?:العصبي )?المتعدد|다발성 경화증|multipl skleroz|"
     r"relapsing[- ]remitting|rrms|spms|ppms|demyelinating disease")
-_MS = re.compile(rf"\b(?:{_MS_WORDS})|多发性硬化|多發性硬化|多発性硬化", re.IGNORECASE)
+# Arabic and CJK words take prefixes or sit between other letters: matched without word boundaries.
+_MS = re.compile(rf"\b(?:{_MS_WORDS})|多发性硬化|多發性硬化|多発性硬化|التصلب (?:العصبي )?المتعدد", re.IGNORECASE)
 _MS_ABBREVIATION = re.compile(r"\b(?:MS|SM|EM|SEP|РС)\b")
 
 _CELL_WORDS = (
@@ -34,8 +35,8 @@ _CELL_WORDS = (
     r"ematopoietic\w*|h[äa]matopoet\w*|hematopoetyczn\w*|hematopoetick\w*|гемопоэтическ\w*|гемопоетичн\w*|"
     r"progenitor[ae]s? hematopoy\w*|c[ée]lulas progenitoras|cellules progénitrices|trasplante aut[oó]logo|"
     r"przeszczep\w* (?:komórek|szpiku)|przeszczepia\w*|autologiczn\w* przeszczep\w*|"
-    r"בתאי גזע|תאי גזע|الخلايا الجذعية|خلايا جذعية|줄기세포")
-_CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞", re.IGNORECASE)
+    r"בתאי גזע|תאי גזע|줄기세포")
+_CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞|الخلايا الجذعية|خلايا جذعية", re.IGNORECASE)
 
 
 def mentions_ms(text: str) -> bool:

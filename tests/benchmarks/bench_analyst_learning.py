@@ -1,0 +1,93 @@
+"""Learning from analysts on real pages: does labelling half the sites lift the other half?
+
+    .venv/bin/python tests/benchmarks/bench_analyst_learning.py [--part tuning|test|all] [--weights 1,3,5]
+
+What an analyst team does, end to end: the real pages of half of the sites (`seeds/real/`, split
+by a hash of the site) are stored as crawled pages in a fresh SQLite database and labelled
+through the labels table exactly as the dashboard's form stores a label (relevance, every signal
+yes/no, hype; no evidence sentences, as most analysts give none). `Hypewatch.train(extra_documents=
+app.analyst_documents())` (what `hypewatch train --with-labels` runs) retrains with each analyst
+weight, and the other half's pages are scored. Prints one JSON object: the macro-F1, relevance F1
+and hype Spearman on the other half before and after, per weight, and the gain.
+
+It needs the real set's texts (seeds/real/README.md says how to collect them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from classifier.corpus import Corpus  # noqa: E402
+from classifier.evaluation import evaluate_real  # noqa: E402
+from classifier.realset import load_real_set  # noqa: E402
+from classifier.signals import SIGNALS  # noqa: E402
+from hypewatch.app import Hypewatch  # noqa: E402
+from hypewatch.settings import Settings  # noqa: E402
+from storage.repository import ExtractedDocument, add_label, store_document  # noqa: E402
+
+
+def half_of(site: str) -> str:
+    return "A" if int(hashlib.sha256(f"analysts:{site}".encode()).hexdigest()[:8], 16) % 2 else "B"
+
+
+def label_through_the_database(app: Hypewatch, pages) -> None:
+    with app.database.session() as session:
+        for page in pages:
+            doc = page.document
+            stored = store_document(session, ExtractedDocument(
+                url=page.url, domain=page.site, text=doc.text, title=None, language=doc.lang,
+                fetched_at=dt.datetime.now(dt.UTC)))
+            add_label(session, stored.version_id, "analyst", relevant=doc.relevant, hype=doc.hype,
+                      **{name: name in doc.signals for name in SIGNALS})
+
+
+def figures(model, training: Corpus, other: Corpus) -> dict:
+    systems = evaluate_real(model, training, other, part="other half", n_sites=0).systems["model"]
+    return {"macro_f1": systems["macro_f1"], "relevance_f1": systems["relevance"]["f1"],
+            "hype_spearman": systems["hype_spearman"],
+            "f1": {name: systems["signals"][name]["f1"] for name in SIGNALS}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["tuning", "test", "all"], default="tuning")
+    parser.add_argument("--weights", default="1,3,5,10")
+    args = parser.parse_args()
+    real = load_real_set(ROOT / "seeds" / "real", None if args.part == "all" else args.part)
+    labelled = [p for p in real.pages if half_of(p.site) == "A"]
+    other = Corpus(tuple(p.document for p in real.pages if half_of(p.site) == "B"))
+    out: dict = {"part": args.part, "labelled_pages": len(labelled), "other_pages": len(other), "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Hypewatch(Settings.from_environ({"HYPEWATCH_HOME": tmp, "HYPEWATCH_SEEDS": str(ROOT / "seeds")}))
+        from classifier.corpus import load_corpus
+
+        training = load_corpus(app.settings.seeds_dir)
+        started = time.perf_counter()
+        model, _ = app.train()
+        out["before"] = figures(model, training, other)
+        label_through_the_database(app, labelled)
+        extra = app.analyst_documents()
+        out["analyst_documents"] = len(extra)
+        for weight in (float(w) for w in args.weights.split(",")):
+            model, info = app.train(extra_documents=extra, analyst_weight=weight)
+            after = figures(model, training, other)
+            out["runs"].append({"analyst_weight": weight, **after,
+                                "macro_f1_gain": round(after["macro_f1"] - out["before"]["macro_f1"], 4)})
+            print(json.dumps(out["runs"][-1]), file=sys.stderr, flush=True)
+        out["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
