@@ -64,6 +64,10 @@ UNKNOWN = -1
 # Every signal adds, and every counter-signal takes away, at least this much (x 100 points at
 # probability 1) from the hype score: the score is monotone in each of them by construction.
 MIN_HYPE_WEIGHT = 0.02
+# Analysts' labels on real pages choose a flag threshold once there are this many labelled pages,
+# this many of them positive.
+MIN_REAL_PAGES = 60
+MIN_REAL_POSITIVES = 8
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,8 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         evidence = list(evidence) if evidence is not None else [{} for _ in range(n)]
         hype = np.asarray(hype if hype is not None else np.full(n, UNKNOWN), dtype=float)
         groups = np.asarray(groups if groups is not None else np.arange(n))
-        self.weights_ = np.where(np.asarray(origins if origins is not None else ["written"] * n) == "analyst",
-                                 float(self.analyst_weight), 1.0)
+        analyst = np.asarray(origins if origins is not None else ["written"] * n) == "analyst"
+        self.weights_ = np.where(analyst, float(self.analyst_weight), 1.0)
         marks = _sentence_marks(bundle, y, evidence)
         marks = self._implied_marks(bundle, y, marks)
 
@@ -213,18 +217,8 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
                                        bundle)
         oof = _joint(conditional)
 
-        known = y_true >= 0
-        self.thresholds_ = np.full(N_OUTPUTS, 0.5)
-        self.thresholds_[0] = best_threshold(y_true[known[:, 0], 0], oof[known[:, 0], 0])
+        self.thresholds_ = self._choose_thresholds(y_true, oof, analyst)
         relevant_pred = oof[:, 0] >= self.thresholds_[0]
-        for k in range(1, N_OUTPUTS):
-            rows = known[:, k]
-            self.thresholds_[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=relevant_pred[rows])
-        if self.thresholds is not None:
-            if len(self.thresholds) != N_OUTPUTS:
-                raise ValueError(f"thresholds must give {N_OUTPUTS} values ({', '.join(OUTPUTS)})")
-            self.thresholds_ = np.array([t if t is not None else self.thresholds_[k]
-                                         for k, t in enumerate(self.thresholds)], dtype=float)
         self.hype_weights_ = _fit_hype_weights(conditional, hype)
         self.cv_scores_ = _cv_scores(y_true, oof, self.thresholds_, relevant_pred)
         self.n_features_in_ = bundle.sentence_matrix.shape[1]
@@ -232,6 +226,27 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         self.n_documents_ = n
         logger.debug("fitted signal model on %d documents; cross-validated F1 %s", n, self.cv_scores_)
         return self
+
+    def _choose_thresholds(self, y_true: np.ndarray, oof: np.ndarray, real: np.ndarray) -> np.ndarray:
+        """Per output, the flag threshold: read off the analysts' real pages when there are enough of
+        them (their cross-validated scores are what real pages look like), else the `thresholds`
+        parameter (chosen on real pages), else cross-validation over the whole corpus."""
+        known = y_true >= 0
+        given = self.thresholds if self.thresholds is not None else (None,) * N_OUTPUTS
+        if len(given) != N_OUTPUTS:
+            raise ValueError(f"thresholds must give {N_OUTPUTS} values ({', '.join(OUTPUTS)})")
+        chosen = np.full(N_OUTPUTS, 0.5)
+        for k in range(N_OUTPUTS):
+            gate = oof[:, 0] >= chosen[0] if k else None
+            rows = known[:, k] & real
+            if rows.sum() >= MIN_REAL_PAGES and y_true[rows, k].sum() >= MIN_REAL_POSITIVES:
+                chosen[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=None if gate is None else gate[rows])
+            elif given[k] is not None:
+                chosen[k] = float(given[k])
+            else:
+                rows = known[:, k]
+                chosen[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=None if gate is None else gate[rows])
+        return chosen
 
     def _folds(self, y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         relevant = np.clip(y[:, 0], 0, 1)

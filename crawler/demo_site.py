@@ -77,6 +77,8 @@ COMMENTS = (
 
 
 MAX_ARTICLES = 300
+MIN_ARTICLE_WORDS = 80  # well above the crawl's HYPEWATCH_MIN_ARTICLE_WORDS
+MIN_WORDS_PER_LINE = 8
 
 
 @dataclass
@@ -178,6 +180,7 @@ def load_articles(seeds_dir: Path, max_articles: int = MAX_ARTICLES) -> dict[str
     labels_file = seeds_dir / "labels.jsonl"
     rows = sorted((json.loads(line) for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()),
                   key=lambda r: r["id"])
+    rows = [r for r in rows if _reads_as_article((seeds_dir / "docs" / f"{r['id']}.txt").read_text(encoding="utf-8"))]
     if len(rows) > max_articles:
         rows = [rows[i * len(rows) // max_articles] for i in range(max_articles)]
     articles: dict[str, DemoArticle] = {}
@@ -198,6 +201,14 @@ def load_articles(seeds_dir: Path, max_articles: int = MAX_ARTICLES) -> dict[str
             article.private_path = f"/private/drafts/{row['id']}.html"
         articles[article.id] = article
     return articles
+
+
+def _reads_as_article(text: str) -> bool:
+    """An article page, not a blurb or a page of links: the corpus also holds social posts, menus
+    and tag lists (to teach the model), which a site would not serve as articles."""
+    lines = [line for line in text.strip().splitlines()[1:] if line.strip()]
+    words = sum(len(line.split()) for line in lines)
+    return words >= MIN_ARTICLE_WORDS and words / max(1, len(lines)) >= MIN_WORDS_PER_LINE
 
 
 def _published(article_id: str) -> dt.date:

@@ -307,3 +307,25 @@ def test_labels_from_the_form_are_what_training_with_labels_reads(client, dashbo
     document = documents[f"analyst-v{version_id}"]
     assert document.relevant and "cure_claim" in document.signals and "clinic_promotion" not in document.signals
     assert document.hype == 3 and document.origin == "analyst"
+
+
+def test_sentences_an_analyst_marks_become_the_evidence_training_reads(client, dashboard_dataset):
+    page_id = dashboard_dataset.xss_page_id
+    data = client.get(f"/api/articles/{page_id}").json()
+    version_id, text = data["version"]["id"], data["version"]["text"]
+    flagged = next(n for n, s in data["prediction"]["signals"].items() if s["flagged"] and s["evidence"])
+    sentence = data["prediction"]["signals"][flagged]["evidence"][0]
+    html = client.get(f"/articles/{page_id}").text
+    mark = f'{flagged}:{sentence["start"]}:{sentence["end"]}'
+    assert f'name="evidence" value="{mark}"' in html  # the form offers the model's evidence to confirm
+    form = {"csrf_token": _csrf(client), "version_id": str(version_id), "relevant": "yes", flagged: "yes",
+            "evidence": [mark], "author": "Mia"}
+    response = client.post(f"/articles/{page_id}/labels", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    documents = {d.id: d for d in Hypewatch(dashboard_dataset.settings).analyst_documents()}
+    assert documents[f"analyst-v{version_id}"].evidence[flagged] == (text[sentence["start"]:sentence["end"]],)
+    outside = {"csrf_token": _csrf(client), "version_id": str(version_id), flagged: "yes",
+               "evidence": [f"{flagged}:0:{len(text) + 50}"]}
+    assert client.post(f"/articles/{page_id}/labels", data=outside, follow_redirects=False).status_code == 400
+    bad = {"csrf_token": _csrf(client), "version_id": str(version_id), flagged: "yes", "evidence": ["miracle:1:2"]}
+    assert client.post(f"/articles/{page_id}/labels", data=bad, follow_redirects=False).status_code == 400

@@ -208,3 +208,25 @@ def test_a_hung_crawl_is_killed_at_the_timeout(app, demo_site):
     assert time.monotonic() - started < 60
     with app.database.session() as session:
         assert session.get(CrawlRun, summary.run_id).status == "timeout"
+
+
+def test_off_topic_pages_that_name_ms_and_a_cell_treatment_are_kept_and_counted(crawled):
+    from classifier.topic import mentions_topic
+
+    with crawled.app.database.session() as session:
+        rows = session.execute(select(Page.url, DocumentVersion.text, Prediction.relevant)
+                               .join(DocumentVersion, DocumentVersion.page_id == Page.id)
+                               .join(Prediction, Prediction.version_id == DocumentVersion.id)).all()
+    kept = [url for url, text, relevant in rows if not relevant]
+    # Every page the gate called off-topic that names both topics is stored, counted, and marked
+    # not relevant (so it stays out of trends and flags); nothing else off-topic is stored.
+    assert all(mentions_topic(text) for _, text, relevant in rows if not relevant)
+    assert crawled.first.pages_kept == len(kept)
+    stored = set(crawled.stored_first)
+    site = crawled.site
+    for article in site.articles.values():
+        urls = {site.url + p for p in (article.path, *article.duplicate_paths)}
+        if not urls & stored:
+            assert not mentions_topic(" ".join([article.title, *article.paragraphs])), article.id
+    with crawled.app.database.session() as session:
+        assert session.scalar(select(CrawlRun.pages_kept).where(CrawlRun.id == crawled.first.run_id)) == len(kept)
