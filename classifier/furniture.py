@@ -30,6 +30,8 @@ _AUTHOR_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|[A-Z]\.|\d{1,2}|[*�
 _AFFILIATION = re.compile(
     r"\b(?:department|dept|division|faculty|school|institute|university|universit\w+|hospital|centre|center|"
     r"laborator\w+|clinic of|klinik für|unit|college)\b", re.IGNORECASE)
+MIN_PROSE_WORDS = 3
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _COPYRIGHT = re.compile(r"©|\ball rights reserved\b|\bcopyright\b", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"^\s*[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?(?:\s|$)")
 _NAV_SEPARATORS = re.compile(r"\s[|›»>/•·]\s")
@@ -56,12 +58,17 @@ _RECORD_FIELD = re.compile(
 def is_furniture(sentence: str) -> bool:
     """True when `sentence` (one sentence or line of extracted text) is page furniture, not prose."""
     text = sentence.strip()
-    if not text:
-        return True
     words = text.split()
-    return (_is_academic_apparatus(text, words) or _is_transcript_or_record(text)
+    if len(words) < MIN_PROSE_WORDS and not _CJK.search(text):
+        return True  # a word or two: a label, a name, a fragment ("International", "Brain.")
+    return (_is_shouted_name(text, words) or _is_academic_apparatus(text, words) or _is_transcript_or_record(text)
             or (len(words) <= 20 and bool(_COPYRIGHT.search(text)))
             or _is_navigation(text, words) or bool(_COOKIE.search(text)) or (len(words) <= 8 and bool(_WIDGET.match(text))))
+
+
+def _is_shouted_name(text: str, words: list[str]) -> bool:
+    """"DRA VERONICA DEL CARMEN VALLADARES": a name or label in capitals, not a sentence."""
+    return len(words) <= 6 and text.isupper() and not re.search(r"[.!?]$", text)
 
 
 def _is_academic_apparatus(text: str, words: list[str]) -> bool:
@@ -75,8 +82,11 @@ def _is_academic_apparatus(text: str, words: list[str]) -> bool:
 
 
 def _is_author_list(text: str, words: list[str]) -> bool:
-    """"Anna Berg1, Tomás Ruiz2,*, Li Wei1 and Karin Holm3": names, commas and marks, no sentence."""
-    if text.count(",") < 2 or len(words) < 4 or text.rstrip().endswith(("?", "!")):
+    """"Anna Berg1, Tomás Ruiz2,*, Li Wei1 and Karin Holm3", "Myasnikov5, Vladimir Y.": names,
+    commas and marks, no sentence."""
+    marked = re.search(r"[^\W\d_]\d|\b[A-Z]\.(?:\s|$)", text)
+    if text.rstrip().endswith(("?", "!")) or not (text.count(",") >= 2 and len(words) >= 4
+                                                   or text.count(",") >= 1 and marked and len(words) <= 8):
         return False
     tokens = [t for t in re.split(r"[\s,]+", text) if t]
     plain = [re.sub(r"[\d*†‡§¶#]+$", "", t) or t for t in tokens]
