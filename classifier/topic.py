@@ -34,7 +34,12 @@ _CELL_WORDS = (
     r"autologous (?:haemato|hemato)poietic|(?:haemato|hemato)poietic stem|h[ae]matopoy\w*|h[ée]matopo[iï][ée]ti\w*|"
     r"ematopoietic\w*|h[äa]matopoet\w*|hematopoetyczn\w*|hematopoetick\w*|гемопоэтическ\w*|гемопоетичн\w*|"
     r"progenitor[ae]s? hematopoy\w*|c[ée]lulas progenitoras|cellules progénitrices|trasplante aut[oó]logo|"
-    r"przeszczep\w* (?:komórek|szpiku)|przeszczepia\w*|autologiczn\w* przeszczep\w*|"
+    r"przeszczep\w* (?:komórek|szpiku)|przeszczepia\w*|autologiczn\w* przeszczep\w*|autoprzeszczep\w*|"
+    r"transplant\w*|trasplant\w*|trapiant\w*|transplantac\w*|przeszczep\w*|nakil\w*|трансплантац\w*|"
+    r"autogreffe\w*|greffe de cellules|autotrapiant\w*|autotrasplant\w*|autotransplant\w*|"
+    r"zelltherapi\w*|vorläuferzell\w*|th[ée]rapie cellulaire|terapia cel+ular\w*|terapi[ae] cellulare|"
+    r"terapia komórkow\w*|celtherapie|hücre tedavi\w*|клеточн\w* терапи\w*|клітинн\w* терапі\w*|"
+    r"мезенхимальн\w*|мезенхімальн\w*|стовбуров\w*|cellules progénitrices|cellule progenitrici|"
     r"בתאי גזע|תאי גזע|줄기세포")
 _CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞|الخلايا الجذعية|خلايا جذعية", re.IGNORECASE)
 

@@ -19,6 +19,7 @@ from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
 from hypewatch.app import Hypewatch
 from hypewatch.errors import HypewatchError, TargetError
+from hypewatch.output import write_output
 from hypewatch.settings import get_settings
 from storage.errors import StorageError
 
@@ -108,17 +109,9 @@ def export(app: Hypewatch, fmt: str, output: Path | None) -> None:
                 count += 1
         return count
 
-    if output is None:
-        write(sys.stdout)
-        return
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
-            count = write(stream)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
-    click.echo(f"hypewatch: exported {count} pages to {output}", err=True)
+    count = write_output(output, write)
+    if output is not None:
+        click.echo(f"hypewatch: exported {count} pages to {output}", err=True)
 
 
 @cli.group()

@@ -7,13 +7,13 @@ here: `hypewatch.cli.main` renders them.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from hypewatch.app import Hypewatch
 from hypewatch.label_exchange import FORMATS, LABEL_STUDIO_CONFIG, LabelFileError
+from hypewatch.output import write_output
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
@@ -56,17 +56,9 @@ def export_labels(app: Hypewatch, fmt: str, labelled_only: bool, label_studio_co
                 count += 1
             return count
 
-    if output is None:
-        write(sys.stdout)
-        return
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8") as stream:
-            count = write(stream)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
-    click.echo(f"hypewatch: exported {count} pages to {output} ({fmt})", err=True)
+    count = write_output(output, write)
+    if output is not None:
+        click.echo(f"hypewatch: exported {count} pages to {output} ({fmt})", err=True)
 
 
 @labels.command("import")

@@ -98,15 +98,20 @@ def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_
             click.echo("all figures at or above their floors")
 
 
-def _render_evaluation(console: Console, report) -> None:
-    table = Table(title=f"hypewatch evaluate: {report.n_documents} documents, {report.n_splits}-fold grouped, "
-                        "stratified cross-validation", title_justify="left")
+def _systems_table(title: str, rows) -> Table:
+    """The three systems side by side, one figure a row."""
+    table = Table(title=title, title_justify="left")
     table.add_column("figure")
     for system in ("model", "keyword baseline", "DummyClassifier"):
         table.add_column(system, justify="right")
-    for row in report.summary_rows():
+    for row in rows:
         table.add_row(*row)
-    console.print(table)
+    return table
+
+
+def _render_evaluation(console: Console, report) -> None:
+    console.print(_systems_table(f"hypewatch evaluate: {report.n_documents} documents, {report.n_splits}-fold "
+                                 "grouped, stratified cross-validation", report.summary_rows()))
     data = report.to_dict()
     ahead = data["model_ahead_of_keyword"]
     behind = [name for name, ok in ahead.items() if not ok]
@@ -117,14 +122,8 @@ def _render_evaluation(console: Console, report) -> None:
 
 
 def _render_real_evaluation(console: Console, report) -> None:
-    table = Table(title=f"hypewatch evaluate --real: {report.n_pages} real pages from {report.n_sites} sites "
-                        f"({report.part} part), model {report.model_version}", title_justify="left")
-    table.add_column("figure")
-    for system in ("model", "keyword baseline", "DummyClassifier"):
-        table.add_column(system, justify="right")
-    for row in report.summary_rows():
-        table.add_row(*row)
-    console.print(table)
+    console.print(_systems_table(f"hypewatch evaluate --real: {report.n_pages} real pages from {report.n_sites} "
+                                 f"sites ({report.part} part), model {report.model_version}", report.summary_rows()))
     for title, groups in (("genre", report.by_genre), ("language", report.by_language)):
         breakdown = Table(title=f"by {title}: macro-F1 / relevance F1", title_justify="left")
         breakdown.add_column(title)
