@@ -20,12 +20,16 @@ How a document is scored:
    * a Platt calibrator, fitted on the stacker's cross-validated (out-of-fold) scores, turns its
      output into a probability.
 3. Relevance gates everything: a page that is not relevant has no flags and a hype score of 0. A
-   signal's reported probability is P(relevant) x P(signal | relevant). Text that is not prose
-   (reference lists, navigation, lists of headlines: `features.prose_share`) is not relevant,
-   as the guide says, whatever its words.
-4. Each target is flagged at or above its own threshold, chosen by cross-validation to maximise
-   F1 (on a smoothed F1 curve). Its evidence is the sentences that score highest for it; a
-   sentence's score is its sentence model's probability.
+   signal's reported probability is P(relevant) x P(signal | relevant). A text that does not name
+   both MS and a stem-cell or cell treatment (`classifier.topic`, in every language the corpus
+   covers) is not relevant, as the guide says, whatever else its words suggest; so, optionally,
+   is text that is mostly not prose (`min_prose_share`, `features.prose_share`; off by default,
+   since on real pages it dropped academic pages the guide counts as relevant).
+4. Each target is flagged at or above its own threshold (smoothed-F1 optimum): one chosen on real
+   pages (`classifier.thresholds`), or on analysts' real pages once there are enough of them, or
+   else by cross-validation. Its evidence is the sentences that score highest for it; a
+   sentence's score is its sentence model's probability, and page furniture
+   (`classifier.furniture`) scores 0 for every hype signal.
 5. The 0-100 hype score is documented in `HypeSignals.hype_scores`.
 
 Unknown labels (-1, from analysts' partial judgements) are left out of every model they concern.
