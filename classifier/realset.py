@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from sklearn.metrics import cohen_kappa_score
 from classifier.corpus import Corpus, LabelledDocument
 from classifier.errors import ClassifierError
 from classifier.signals import COUNTER_SIGNALS, SIGNALS
+from classifier.text import text_hash
 
 PARTS = ("tuning", "test")
 PAGES_FILE = "pages.jsonl"
@@ -64,12 +63,6 @@ class RealSet:
     @property
     def sites(self) -> int:
         return len({p.site for p in self.pages})
-
-
-def text_hash(text: str) -> str:
-    """SHA-256 of the text with Unicode NFC and whitespace runs collapsed (as `collect.py` records it)."""
-    normal = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
-    return hashlib.sha256(normal.encode()).hexdigest()
 
 
 def split_of(site: str) -> str:

@@ -6,7 +6,9 @@ splitter therefore never rewrites text, it only finds boundaries.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace,
@@ -24,6 +26,13 @@ class Sentence:
     start: int
     end: int
     text: str
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of `text` with Unicode NFC and every whitespace run collapsed to one space: the same
+    text however its line breaks were copied (how the real-page set records and checks its texts)."""
+    normal = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+    return hashlib.sha256(normal.encode()).hexdigest()
 
 
 def split_sentences(text: str) -> list[Sentence]:

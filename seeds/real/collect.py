@@ -20,13 +20,15 @@ import argparse
 import fcntl
 import hashlib
 import json
-import re
 import sys
-import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from classifier.text import text_hash  # noqa: E402  (standard library only, like this script)
+
 TEXTS = HERE / "texts"
 PAGES = HERE / "pages.jsonl"
 HOLDOUT = HERE.parents[2] / "shared" / "eval-holdout"
@@ -47,12 +49,6 @@ def page_id(url: str) -> str:
 
 def site_of(url: str) -> str:
     return (urlsplit(url.strip()).hostname or "").lower().removeprefix("www.")
-
-
-def text_hash(text: str) -> str:
-    """Hash of the text with Unicode NFC and all whitespace runs collapsed to one space."""
-    normal = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
-    return hashlib.sha256(normal.encode()).hexdigest()
 
 
 def held_out(url: str) -> bool:
