@@ -63,7 +63,8 @@ def is_furniture(sentence: str) -> bool:
         return True  # a word or two: a label, a name, a fragment ("International", "Brain.")
     return (_is_shouted_name(text, words) or _is_academic_apparatus(text, words) or _is_transcript_or_record(text)
             or (len(words) <= 20 and bool(_COPYRIGHT.search(text)))
-            or _is_navigation(text, words) or bool(_COOKIE.search(text)) or (len(words) <= 8 and bool(_WIDGET.match(text))))
+            or _is_navigation(text, words) or ("ookie" in text and bool(_COOKIE.search(text)))
+            or (len(words) <= 8 and bool(_WIDGET.match(text))))
 
 
 def _is_shouted_name(text: str, words: list[str]) -> bool:
@@ -74,11 +75,12 @@ def _is_shouted_name(text: str, words: list[str]) -> bool:
 def _is_academic_apparatus(text: str, words: list[str]) -> bool:
     if _ACADEMIC_LINE.match(text) and (len(words) <= 25 or _DATE.search(text) or _DOI.search(text)):
         return True
-    if _REFERENCE_ENTRY.match(text) or (_CITATION.search(text) and len(words) <= 45):
+    if _REFERENCE_ENTRY.match(text) or (len(words) <= 45 and _CITATION.search(text)):
         return True
-    if _DOI.search(text) and len(words) <= 12:
+    if len(words) <= 12 and _DOI.search(text):
         return True
-    return _is_author_list(text, words) or _is_affiliation(text, words)
+    # Author lists and affiliations always hold a comma: the cheap test first, on every sentence.
+    return "," in text and (_is_author_list(text, words) or _is_affiliation(text, words))
 
 
 def _is_author_list(text: str, words: list[str]) -> bool:
