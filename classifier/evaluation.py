@@ -320,12 +320,10 @@ def _group_figures(y: np.ndarray, pred: Predictions, rows: np.ndarray) -> dict:
 def tune_thresholds(model, real: Corpus) -> dict[str, float]:
     """Relevance and per-signal thresholds with the best smoothed F1 on the real pages `real`."""
     joint = model.named_steps["signals"].predict_proba(model.named_steps["features"].transform(real.texts))
-    y = real.targets()
-    y[y[:, 0] == 0, 1:] = 0  # the guide: a page that is not relevant has no signal
+    y = _labels_with_gate(real.targets())
     chosen = {"relevant": best_threshold(y[:, 0], joint[:, 0])}
     gate = joint[:, 0] >= chosen["relevant"]
-    for k, name in enumerate(OUTPUTS[:1 + len(SIGNALS)]):
-        if k:
-            known = y[:, k] >= 0
-            chosen[name] = best_threshold(y[known, k], joint[known, k], gate=gate[known])
+    for k, name in enumerate(SIGNALS, start=1):
+        known = y[:, k] >= 0
+        chosen[name] = best_threshold(y[known, k], joint[known, k], gate=gate[known])
     return chosen

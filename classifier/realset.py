@@ -154,8 +154,8 @@ def agreement(real_dir: Path, annotators: Sequence[str] = ("a", "b")) -> dict[st
         raise RealSetError("the annotators have no page in common")
     figures = {}
     for field in FIELDS:
-        a = np.array([_field(first[i], field) for i in common])
-        b = np.array([_field(second[i], field) for i in common])
+        a = np.array([field_value(first[i], field) for i in common])
+        b = np.array([field_value(second[i], field) for i in common])
         weights = "linear" if field == "hype" else None
         kappa = cohen_kappa_score(a, b, weights=weights) if len(set(a) | set(b)) > 1 else 1.0
         figures[field] = {"kappa": round(float(kappa), 3), "agreement": round(float((a == b).mean()), 3),
@@ -163,7 +163,9 @@ def agreement(real_dir: Path, annotators: Sequence[str] = ("a", "b")) -> dict[st
     return figures
 
 
-def _field(label: dict, field: str) -> int:
+def field_value(label: dict, field: str) -> int:
+    """A label's value for one of `FIELDS`, with the guide's rule that a page that is not relevant
+    has no signal and hype 0."""
     relevant = bool(label.get("relevant"))
     if field == "relevant":
         return int(relevant)

@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from classifier.realset import FIELDS, split_of  # noqa: E402
+from classifier.realset import FIELDS, field_value, split_of  # noqa: E402
 
 KEYS = ("relevant", "signals", "hype", "genre", "lang")
 
@@ -28,15 +28,6 @@ def read(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     return {row["id"]: row for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if row}
-
-
-def judged(label: dict, field: str) -> int:
-    relevant = bool(label["relevant"])
-    if field == "relevant":
-        return int(relevant)
-    if field == "hype":
-        return int(label["hype"]) if relevant else 0
-    return int(relevant and field in label["signals"])
 
 
 def main() -> int:
@@ -48,7 +39,7 @@ def main() -> int:
         if page_id not in first or page_id not in second:
             continue
         a, b = first[page_id], second[page_id]
-        agree = all(judged(a, f) == judged(b, f) for f in FIELDS)
+        agree = all(field_value(a, f) == field_value(b, f) for f in FIELDS)
         label = a if agree else adjudicated.get(page_id)
         if label is None:
             disputed_open.append(page_id)

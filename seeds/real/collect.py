@@ -36,15 +36,12 @@ MAX_PER_SITE = 4
 MIN_CHARS = 200
 
 
-def normalise_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    path = parts.path.rstrip("/") or "/"
-    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
-
-
 def page_id(url: str) -> str:
-    return "r" + hashlib.sha256(normalise_url(url).encode()).hexdigest()[:10]
+    """`r` + 10 hex digits of the SHA-256 of the URL normalised as the held-out list normalises it."""
+    sys.path.insert(0, str(HOLDOUT))
+    from held_out import normalise
+
+    return "r" + hashlib.sha256(normalise(url).encode()).hexdigest()[:10]
 
 
 def site_of(url: str) -> str:
