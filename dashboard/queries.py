@@ -482,7 +482,8 @@ def run_dict(run: CrawlRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "duration_seconds": round(duration, 1) if duration is not None else None,
         "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
-        "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept, "dropped": run.dropped or {}, "errors": run.errors or {},
+        "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept,
+        "dropped": run.dropped or {}, "errors": run.errors or {},
         "error_count": sum(int(v) for v in (run.errors or {}).values() if isinstance(v, int | float)),
         "silent": run.silent, "message": run.message,
     }

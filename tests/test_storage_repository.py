@@ -3,9 +3,9 @@
 import datetime as dt
 
 import pytest
+from conftest import BACKENDS
 from sqlalchemy import func, select
 
-from conftest import BACKENDS
 from storage.db import Database
 from storage.models import DocumentVersion, Label, Page, Prediction
 from storage.repository import (
