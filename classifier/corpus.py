@@ -205,7 +205,7 @@ def _read(seeds_dir: Path) -> tuple[list[LabelledDocument], list[CorpusProblem]]
     documents: list[LabelledDocument] = []
     problems: list[CorpusProblem] = []
     seen: dict[str, int] = {}
-    mentioned: set[str] = set()  # ids of label lines, valid or not: a bad line is one problem, not two
+    mentioned: set[str | None] = set()  # ids of label lines, valid or not: a bad line is one problem, not two
     with labels_path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -216,7 +216,8 @@ def _read(seeds_dir: Path) -> tuple[list[LabelledDocument], list[CorpusProblem]]
             if doc is None:
                 continue
             if doc.id in seen:
-                problems.append(CorpusProblem(str(labels_path), number, f"duplicate id {doc.id!r} (first on line {seen[doc.id]})"))
+                problems.append(CorpusProblem(str(labels_path), number,
+                                              f"duplicate id {doc.id!r} (first on line {seen[doc.id]})"))
                 continue
             seen[doc.id] = number
             documents.append(doc)

@@ -95,10 +95,10 @@ def _fmt(value) -> str:
 
 
 def folds(corpus: Corpus, n_splits: int = 5, random_state: int = 0,
-          groups: Sequence | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+          groups: Sequence | np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Grouped, stratified folds of the corpus (near-duplicates share a fold)."""
-    groups = np.asarray(groups if groups is not None else near_duplicate_groups(corpus))
-    return grouped_folds(corpus.targets(), groups, n_splits, random_state)
+    group_ids = np.asarray(groups if groups is not None else near_duplicate_groups(corpus))
+    return grouped_folds(corpus.targets(), group_ids, n_splits, random_state)
 
 
 def _run_fold(texts: list[str], y: np.ndarray, evidence: list, hype: np.ndarray, groups: np.ndarray,
@@ -137,7 +137,7 @@ def evaluate(corpus: Corpus, *, n_splits: int = 5, random_state: int = 0, n_jobs
     for system in SYSTEMS:
         pooled = Predictions(np.zeros(y.shape), np.zeros(y.shape, dtype=int), np.zeros(len(y)))
         fold_macro = []
-        for (train, test), result in zip(splits, results, strict=True):
+        for (_train, test), result in zip(splits, results, strict=True):
             probabilities, flags, hype_scores = result[system]
             pooled.probabilities[test] = probabilities
             pooled.flags[test] = flags

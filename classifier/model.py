@@ -175,8 +175,8 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: FeatureBundle, y, evidence: Sequence[Mapping[str, Sequence[str]]] | None = None,
-            hype: Sequence[int] | None = None, groups: Sequence | None = None,
-            origins: Sequence[str] | None = None) -> HypeSignals:
+            hype: Sequence[int] | np.ndarray | None = None, groups: Sequence | np.ndarray | None = None,
+            origins: Sequence[str] | np.ndarray | None = None) -> HypeSignals:
         bundle = X
         n = len(bundle)
         y = np.asarray(y, dtype=int)
@@ -186,14 +186,14 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         y_true[y_true[:, 0] == 0, 1:] = 0  # the guide: a page that is not relevant has no signals
         y = _gate_labels(y)
         evidence = list(evidence) if evidence is not None else [{} for _ in range(n)]
-        hype = np.asarray(hype if hype is not None else np.full(n, UNKNOWN), dtype=float)
-        groups = np.asarray(groups if groups is not None else np.arange(n))
+        hype_levels = np.asarray(hype if hype is not None else np.full(n, UNKNOWN), dtype=float)
+        group_ids = np.asarray(groups if groups is not None else np.arange(n))
         analyst = np.asarray(origins if origins is not None else ["written"] * n) == "analyst"
         self.weights_ = np.where(analyst, float(self.analyst_weight), 1.0)
         marks = _sentence_marks(bundle, y, evidence)
         marks = self._implied_marks(bundle, y, marks)
 
-        folds = self._folds(y, groups)
+        folds = self._folds(y, group_ids)
         Z = np.zeros((n, _n_stack_scores()))
         for train, test in folds:
             level1 = self._fit_level1(bundle, y, marks, train)
@@ -234,7 +234,7 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
 
         self.thresholds_ = self._choose_thresholds(y_true, oof, analyst)
         relevant_pred = oof[:, 0] >= self.thresholds_[0]
-        self.hype_weights_ = _fit_hype_weights(conditional, hype)
+        self.hype_weights_ = _fit_hype_weights(conditional, hype_levels)
         self.cv_scores_ = _cv_scores(y_true, oof, self.thresholds_, relevant_pred)
         self.n_features_in_ = bundle.sentence_matrix.shape[1]
         self.classes_ = np.array([0, 1])
@@ -254,10 +254,11 @@ class HypeSignals(ClassifierMixin, BaseEstimator):
         for k in range(N_OUTPUTS):
             gate = oof[:, 0] >= chosen[0] if k else None
             rows = known[:, k] & real
+            fixed = given[k]
             if rows.sum() >= MIN_REAL_PAGES and y_true[rows, k].sum() >= MIN_REAL_POSITIVES:
                 chosen[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=None if gate is None else gate[rows])
-            elif given[k] is not None:
-                chosen[k] = float(given[k])
+            elif fixed is not None:
+                chosen[k] = float(fixed)
             else:
                 rows = known[:, k]
                 chosen[k] = best_threshold(y_true[rows, k], oof[rows, k], gate=None if gate is None else gate[rows])

@@ -83,3 +83,20 @@ SIGNAL_INFO: dict[str, SignalInfo] = {
 }
 
 HYPE_LEVELS = {0: "none", 1: "low", 2: "medium", 3: "high"}
+# The one banding of the 0-100 hype score into the guide's levels, used by `hypewatch check`, the
+# dashboard and the exports alike: the lowest score of levels 1, 2 and 3. "High hype", wherever
+# the dashboard counts or filters it, is the high band.
+HYPE_BAND_FLOORS = (10.0, 40.0, 60.0)
+HIGH_HYPE = HYPE_BAND_FLOORS[-1]
+
+
+def hype_level(score: float | None) -> int:
+    """The guide's 0-3 level of a 0-100 hype score (no score: 0)."""
+    if score is None:
+        return 0
+    return sum(score >= floor for floor in HYPE_BAND_FLOORS)
+
+
+def hype_band(score: float | None) -> str:
+    """The band's word ("none", "low", "medium", "high") of a 0-100 hype score."""
+    return HYPE_LEVELS[hype_level(score)]

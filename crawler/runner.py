@@ -1,12 +1,8 @@
 """Run one crawl in this process: `python -m crawler.runner` with a JSON crawl spec on stdin.
 
-Twisted's reactor cannot be restarted, so every crawl gets a fresh process; `hypewatch.crawling`
-starts it, reads its progress lines from stdout (see `extensions.ProgressReporter`) and records
-the run. Scrapy's log goes to stderr. The spec holds plain values only:
-
-    {"source": SourceConfig.to_dict(), "database_url": ..., "model_dir": ..., "max_pages": N,
-     "user_agent": ..., "download_timeout": seconds, "max_download_bytes": N,
-     "settings": {extra Scrapy or HYPEWATCH_* settings}, "log_level": "INFO"}
+Twisted's reactor cannot be restarted, so every crawl gets a fresh process; hypewatch's crawl-run
+core (`hypewatch.runs`) starts it, reads its progress lines from stdout (see `extensions.ProgressReporter`) and records
+the run. Scrapy's log goes to stderr. The spec is a `crawler.spec.CrawlSpec` as JSON.
 
 With HYPEWATCH_REDIS_URL among its settings the process is one worker of a shared crawl run
 (crawler.frontier): it takes its requests from the run's Redis queue and ends when the run is
@@ -21,34 +17,34 @@ import json
 import sys
 from typing import Any
 
+from crawler.spec import CrawlSpec
+
 # Only light imports at the top: worker processes are spawned and import this __main__ module again.
 
-SPEC_KEYS = ("source", "database_url", "model_dir")
 
-
-def crawl_settings(spec: dict[str, Any]):
+def crawl_settings(spec: CrawlSpec):
     """crawler/settings.py with this crawl's values on top."""
     from scrapy.settings import Settings
 
     from crawler.sources import SourceConfig
 
-    source = SourceConfig.from_dict(spec["source"])
+    source = SourceConfig.from_dict(spec.source)
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     values: dict[str, Any] = {
         "HYPEWATCH_SOURCE": source.to_dict(),
-        "HYPEWATCH_DATABASE_URL": spec["database_url"],
-        "HYPEWATCH_MODEL_DIR": spec["model_dir"],
-        "HYPEWATCH_MAX_PAGES": int(spec.get("max_pages") or source.max_pages),
-        "LOG_LEVEL": spec.get("log_level", "INFO"),
+        "HYPEWATCH_DATABASE_URL": spec.database_url,
+        "HYPEWATCH_MODEL_DIR": spec.model_dir,
+        "HYPEWATCH_MAX_PAGES": int(spec.max_pages or source.max_pages),
+        "LOG_LEVEL": spec.log_level,
     }
-    if spec.get("user_agent"):
-        values["USER_AGENT"] = spec["user_agent"]
-    if spec.get("download_timeout"):
-        values["DOWNLOAD_TIMEOUT"] = float(spec["download_timeout"])
-    if spec.get("max_download_bytes"):
-        values["DOWNLOAD_MAXSIZE"] = int(spec["max_download_bytes"])
-    values.update(spec.get("settings") or {})
+    if spec.user_agent:
+        values["USER_AGENT"] = spec.user_agent
+    if spec.download_timeout:
+        values["DOWNLOAD_TIMEOUT"] = float(spec.download_timeout)
+    if spec.max_download_bytes:
+        values["DOWNLOAD_MAXSIZE"] = int(spec.max_download_bytes)
+    values.update(spec.settings)
     settings.setdict(values, priority="cmdline")
     if settings.get("HYPEWATCH_REDIS_URL"):  # one worker of a shared crawl run (crawler.frontier)
         from crawler.frontier import shared_crawl_settings
@@ -57,8 +53,8 @@ def crawl_settings(spec: dict[str, Any]):
     return settings
 
 
-def run_crawl(spec: dict[str, Any]) -> int:
-    missing = [key for key in SPEC_KEYS if not spec.get(key)]
+def run_crawl(spec: CrawlSpec) -> int:
+    missing = spec.missing()
     if missing:
         raise ValueError(f"crawl spec lacks {', '.join(missing)}")
     from scrapy.crawler import CrawlerProcess
@@ -74,7 +70,7 @@ def run_crawl(spec: dict[str, Any]) -> int:
         failures.append(f"{failure.type.__name__}: {failure.getErrorMessage()}")
         _emit({"event": "error", "message": failures[-1]})
 
-    deferred = process.crawl(spider_for(spec["source"]["kind"]))
+    deferred = process.crawl(spider_for(spec.source["kind"]))
     deferred.addErrback(record_failure)
     process.start()
     return 1 if failures else 0
@@ -87,7 +83,7 @@ def _emit(event: dict[str, Any]) -> None:
 
 def main() -> int:
     try:
-        spec = json.loads(sys.stdin.read())
+        spec = CrawlSpec.from_dict(json.loads(sys.stdin.read()))
         return run_crawl(spec)
     except (ValueError, KeyError, TypeError) as exc:
         _emit({"event": "error", "message": f"bad crawl spec: {exc}"})

@@ -91,6 +91,7 @@ def check(app: Hypewatch, targets: tuple[str, ...], as_json: bool, save: bool, f
 @click.pass_obj
 def export(app: Hypewatch, fmt: str, output: Path | None) -> None:
     """Every stored page with its latest version's metadata and prediction."""
+    from classifier.signals import hype_band
     from storage.repository import iter_export_rows
 
     def write(stream) -> int:
@@ -99,6 +100,7 @@ def export(app: Hypewatch, fmt: str, output: Path | None) -> None:
             writer = None
             for row in iter_export_rows(session):
                 flat = row.as_flat_dict()
+                flat["hype_band"] = hype_band(flat["hype_score"]) if flat.get("hype_score") is not None else None
                 if fmt == "jsonl":
                     stream.write(json.dumps(flat, ensure_ascii=False) + "\n")
                 else:

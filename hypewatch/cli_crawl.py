@@ -16,7 +16,8 @@ from rich.table import Table
 
 from crawler.sources import SourceConfig, load_sources
 from hypewatch.app import Hypewatch
-from hypewatch.crawling import CrawlProgress, CrawlSummary, run_crawls, select_sources
+from hypewatch.dispatch import run_crawls
+from hypewatch.runs import PARALLEL_CRAWLS, CrawlProgress, CrawlSummary, select_sources
 
 EXIT_CRAWL_FAILED = 2
 
@@ -113,9 +114,13 @@ def _counts(counts) -> str:
 @click.command()
 @sources_option
 @click.option("--list", "list_only", is_flag=True, help="Show each source's next run and exit.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Crawls running at once.")
+@click.option("--parallel", "parallel_crawls", type=click.IntRange(min=1), default=PARALLEL_CRAWLS, show_default=True,
+              help="Crawls running at once.")
+@click.option("--workers", "old_parallel", type=click.IntRange(min=1), hidden=True,
+              help="Former name of --parallel.")
 @click.pass_obj
-def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, workers: int) -> None:
+def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, parallel_crawls: int,
+             old_parallel: int | None) -> None:
     """Run every enabled source's crawl on its cron schedule (UTC), in the foreground.
 
     Jobs are kept in the database, so a restart keeps them; one scheduler per database (a second
@@ -136,7 +141,10 @@ def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, workers
         grid.caption_justify = "left"
         Console().print(grid)
         return
-    scheduler = HypewatchScheduler(app, configured, max_workers=workers)
+    if old_parallel is not None:
+        click.echo("hypewatch: --workers is now --parallel (crawls running at once)", err=True)
+        parallel_crawls = old_parallel
+    scheduler = HypewatchScheduler(app, configured, parallel_crawls=parallel_crawls)
     scheduler.start()
     click.echo(f"hypewatch: scheduler running with {sum(s.enabled for s in configured)} source(s); "
                "SIGTERM or Ctrl-C stops it", err=True)
@@ -164,8 +172,8 @@ def worker(app: Hypewatch, concurrency: int) -> None:
     frontier, so no page is fetched twice, and the requests of a worker that dies are crawled by
     the others. SIGTERM or Ctrl-C stops it cleanly (what it holds goes back into the queue).
     """
-    from hypewatch.distributed import CrawlWorker
     from hypewatch.errors import ConfigError
+    from hypewatch.worker import CrawlWorker
 
     if not app.settings.redis_url:
         raise ConfigError("hypewatch worker needs HYPEWATCH_REDIS_URL (the Redis server the crawls are published in)")

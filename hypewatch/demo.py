@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from classifier.signals import HIGH_HYPE
 from hypewatch.app import Hypewatch
 from hypewatch.settings import Settings
 from storage.models import DocumentVersion, Page, Prediction
@@ -22,7 +23,6 @@ from storage.models import DocumentVersion, Page, Prediction
 DEMO_DIR = "demo"
 DEMO_DB = "demo.db"
 SPREAD_DAYS = 182
-HIGH_HYPE = 60.0
 
 
 def fresh_demo_settings(settings: Settings) -> Settings:
@@ -64,7 +64,8 @@ def run_demo(settings: Settings, *, host: str, port: int, say: Callable[[str], N
              max_pages: int | None = None, source_names: tuple[str, ...] = (), serve: bool = True) -> Path:
     """Crawl the demo site into a fresh database, then serve the dashboard on it (until interrupted)."""
     from crawler.demo_site import serve_demo_site
-    from hypewatch.crawling import run_crawls, select_sources
+    from hypewatch.dispatch import run_crawls
+    from hypewatch.runs import select_sources
     from hypewatch.serving import check_exposure, serve_dashboard
 
     app = Hypewatch(fresh_demo_settings(settings))

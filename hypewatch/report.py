@@ -7,15 +7,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from classifier.signals import HYPE_LEVELS, SIGNAL_INFO
+from classifier.signals import SIGNAL_INFO, hype_band
 from hypewatch.app import CheckResult
 
 MAX_EVIDENCE_CHARS = 220
-
-
-def hype_level(score: float) -> str:
-    """The guide's 0-3 level a 0-100 score corresponds to (equal quarters)."""
-    return HYPE_LEVELS[min(3, int(score // 25))]
+BAND_COLOURS = {"none": "green", "low": "green", "medium": "yellow", "high": "red"}
 
 
 def render_check(console: Console, result: CheckResult) -> None:
@@ -29,9 +25,9 @@ def render_check(console: Console, result: CheckResult) -> None:
         style="dim",
     )
     score = data["hype_score"]
-    colour = "red" if score >= 50 else "yellow" if score >= 25 else "green"
+    band = hype_band(score)
     summary = Text()
-    summary.append(f"Hype score {score:.0f}/100 ({hype_level(score)})", style=f"bold {colour}")
+    summary.append(f"Hype score {score:.0f}/100 ({band})", style=f"bold {BAND_COLOURS[band]}")
     summary.append(f"   relevance {data['relevance']:.2f} ({'relevant' if data['relevant'] else 'not relevant'})")
 
     signals = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=True)

@@ -4,10 +4,10 @@
   restart keeps them: a job whose schedule did not change keeps its stored next run time, and a
   run missed while the scheduler was down still happens once (coalesced) if it was missed by
   less than the misfire grace time.
-- One instance per source at a time; every crawl runs in its own process (see
-  `hypewatch.crawling`), killed with its workers when it outlives the crawl timeout. With
-  HYPEWATCH_REDIS_URL set, a crawl is published for `hypewatch worker` processes instead, and the
-  job waits for its run to be over (`hypewatch.distributed`).
+- One instance per source at a time, and up to `parallel_crawls` crawls at once; each crawl runs
+  through `hypewatch.dispatch`: in its own crawl process, killed with its extraction processes
+  when it outlives the crawl timeout, or, with HYPEWATCH_REDIS_URL set, published for
+  `hypewatch worker`s, the job waiting for its run to be over.
 - One scheduler per database: a lock row (`scheduler_lock`) with a heartbeat. A second
   scheduler finds it fresh and refuses to start, on this machine or any other using the same
   database; a scheduler that died leaves a stale heartbeat that the next one may take over after
@@ -34,8 +34,10 @@ from sqlalchemy import select
 
 from crawler.sources import SourceConfig, cron_trigger
 from hypewatch.app import Hypewatch
-from hypewatch.crawling import CrawlSummary, prepare, run_crawl
+from hypewatch.dispatch import run_crawl
+from hypewatch.distributed import connect
 from hypewatch.errors import HypewatchError
+from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, prepare
 from storage.crawls import (
     SchedulerLockHeld,
     abandon_stale_runs,
@@ -56,7 +58,6 @@ LOCK_TTL = dt.timedelta(seconds=60)
 HEARTBEAT_SECONDS = 15.0
 JOB_PREFIX = "crawl:"
 JOBS_TABLE = SchedulerJob.__tablename__
-DEFAULT_WORKERS = 2  # crawls running at once (each has its own extraction workers)
 
 _active: HypewatchScheduler | None = None  # the scheduler of this process, for the job function
 
@@ -73,12 +74,12 @@ def run_scheduled_crawl(source_name: str) -> None:
 
 
 class HypewatchScheduler:
-    def __init__(self, app: Hypewatch, sources: list[SourceConfig], *, max_workers: int = DEFAULT_WORKERS,
+    def __init__(self, app: Hypewatch, sources: list[SourceConfig], *, parallel_crawls: int = PARALLEL_CRAWLS,
                  lock_ttl: dt.timedelta = LOCK_TTL, heartbeat_seconds: float = HEARTBEAT_SECONDS,
                  on_run: Callable[[CrawlSummary], None] | None = None):
         self.app = app
         self.sources = {s.name: s for s in sources}
-        self.max_workers = max_workers
+        self.parallel_crawls = parallel_crawls
         self.lock_ttl = lock_ttl
         self.heartbeat_seconds = heartbeat_seconds
         self.on_run = on_run
@@ -97,8 +98,6 @@ class HypewatchScheduler:
         if _active is not None:
             raise SchedulerError("a scheduler is already running in this process")
         if self.app.settings.redis_url:  # crawls are published for the workers: Redis must answer
-            from hypewatch.distributed import connect
-
             connect(self.app.settings)
         self._acquire_lock()
         try:
@@ -146,7 +145,7 @@ class HypewatchScheduler:
     def _build_scheduler(self) -> BackgroundScheduler:
         return BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.app.database.engine, tablename=JOBS_TABLE)},
-            executors={"default": ThreadPoolExecutor(self.max_workers)},
+            executors={"default": ThreadPoolExecutor(self.parallel_crawls)},
             job_defaults=self._job_options(),
             timezone=dt.UTC,
         )
@@ -157,23 +156,25 @@ class HypewatchScheduler:
     # ------------------------------------------------------------------ jobs
     def sync_jobs(self) -> None:
         """Make the stored jobs match the sources file, keeping unchanged jobs' next run times."""
+        scheduler = self._scheduler
+        assert scheduler is not None, "jobs are synced once the scheduler is built"
         wanted = {JOB_PREFIX + s.name: s for s in self.sources.values() if s.enabled}
-        for job in self._scheduler.get_jobs():
+        for job in scheduler.get_jobs():
             if job.id not in wanted:
                 logger.info("removing job %s (no longer an enabled source)", job.id)
                 job.remove()
         for job_id, source in wanted.items():
             trigger = cron_trigger(source.schedule)
-            existing = self._scheduler.get_job(job_id)
+            existing = scheduler.get_job(job_id)
             if existing is None:
-                self._scheduler.add_job(run_scheduled_crawl, trigger=trigger, args=[source.name], id=job_id,
+                scheduler.add_job(run_scheduled_crawl, trigger=trigger, args=[source.name], id=job_id,
                                         name=f"crawl {source.name}", **self._job_options())
             elif str(existing.trigger) != str(trigger):
                 logger.info("schedule of %s changed to %s", source.name, source.schedule)
-                self._scheduler.reschedule_job(job_id, trigger=trigger)
-                self._scheduler.modify_job(job_id, **self._job_options())
+                scheduler.reschedule_job(job_id, trigger=trigger)
+                scheduler.modify_job(job_id, **self._job_options())
             else:
-                self._scheduler.modify_job(job_id, **self._job_options())
+                scheduler.modify_job(job_id, **self._job_options())
 
     def crawl(self, source_name: str) -> CrawlSummary | None:
         source = self.sources.get(source_name)
@@ -256,13 +257,14 @@ def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
     """Every source's next run: the job store's, or (not scheduled yet) the one its cron gives."""
     now = now or utcnow()
     with app.database.session() as session:
-        stored = dict(session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).all())
+        stored: dict[str, float | None] = dict(session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).tuples())
         runs = latest_runs(session, [s.name for s in sources])
     rows = []
     for source in sources:
         job_id = JOB_PREFIX + source.name
-        if job_id in stored and stored[job_id] is not None:
-            next_run = dt.datetime.fromtimestamp(stored[job_id], dt.UTC)
+        stored_time = stored.get(job_id)
+        if stored_time is not None:
+            next_run = dt.datetime.fromtimestamp(stored_time, dt.UTC)
         elif source.enabled:
             next_run = cron_trigger(source.schedule).get_next_fire_time(None, now)
         else:

@@ -2,20 +2,35 @@
 
 Components never read the environment themselves; they are handed a `Settings` (or the plain
 values they need from it). Every variable is documented in the README's Configuration section.
+
+Four things run in parallel, and each has its own name everywhere (settings, CLI flags, README):
+- a *worker* is a `hypewatch worker` daemon, one per crawling machine (`hypewatch.worker`);
+- a *crawl process* is one `python -m crawler.runner`: one per local crawl run, or one per worker
+  taking part in a shared run (HYPEWATCH_CRAWL_HEARTBEAT);
+- *extraction processes* extract and score pages for one crawl process
+  (HYPEWATCH_EXTRACTION_PROCESSES);
+- *parallel crawls* are the scheduled crawls running at once (`hypewatch schedule --parallel`).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
 
 from hypewatch.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# Variables renamed when "worker" came to mean only `hypewatch worker`: the old names still work.
+RENAMED = {"HYPEWATCH_CRAWL_HEARTBEAT": "HYPEWATCH_WORKER_HEARTBEAT",
+           "HYPEWATCH_EXTRACTION_PROCESSES": "HYPEWATCH_CRAWL_WORKERS"}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
@@ -30,16 +45,15 @@ class Settings:
     sources_file: Path
     redis_url: str | None = None  # set: crawls go through the shared Redis frontier (hypewatch worker)
     redis_prefix: str = "hypewatch"  # of every Redis key, so several deployments can share one server
-    worker_heartbeat: float = 30.0  # a crawl worker silent this long is lost; its requests are queued again
+    crawl_heartbeat: float = 30.0  # a crawl process of a shared run silent this long is lost; its requests are queued again
     dashboard_password: str | None = None
     dashboard_user: str = "analyst"
     user_agent: str = DEFAULT_USER_AGENT
     fetch_timeout: float = 20.0
     max_download_bytes: int = 10 * 1024 * 1024
     crawl_timeout: float = 3600.0
-    crawl_workers: int = 0  # processes extracting and scoring pages during a crawl; 0: one per CPU
+    extraction_processes: int = 0  # processes extracting and scoring pages for a crawl process; 0: one per CPU
     misfire_grace_time: float = 3600.0  # a scheduled crawl missed by less than this still runs (once)
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def model_dir(self) -> Path:
@@ -59,6 +73,7 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        environ = _with_renamed(environ)
         home = Path(environ.get("HYPEWATCH_HOME") or platformdirs.user_data_dir("hypewatch")).expanduser()
         seeds = Path(environ.get("HYPEWATCH_SEEDS") or PROJECT_ROOT / "seeds").expanduser()
         return cls(
@@ -68,16 +83,24 @@ class Settings:
             sources_file=Path(environ.get("HYPEWATCH_SOURCES") or seeds / "sources.toml").expanduser(),
             redis_url=environ.get("HYPEWATCH_REDIS_URL") or None,
             redis_prefix=_redis_prefix(environ),
-            worker_heartbeat=_number(environ, "HYPEWATCH_WORKER_HEARTBEAT", 30.0),
+            crawl_heartbeat=_number(environ, "HYPEWATCH_CRAWL_HEARTBEAT", 30.0),
             dashboard_password=environ.get("HYPEWATCH_DASHBOARD_PASSWORD") or None,
             dashboard_user=environ.get("HYPEWATCH_DASHBOARD_USER") or "analyst",
             user_agent=environ.get("HYPEWATCH_USER_AGENT") or DEFAULT_USER_AGENT,
             fetch_timeout=_number(environ, "HYPEWATCH_FETCH_TIMEOUT", 20.0),
             max_download_bytes=int(_number(environ, "HYPEWATCH_MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024)),
             crawl_timeout=_number(environ, "HYPEWATCH_CRAWL_TIMEOUT", 3600.0),
-            crawl_workers=int(_number(environ, "HYPEWATCH_CRAWL_WORKERS", 0, allow_zero=True)),
+            extraction_processes=int(_number(environ, "HYPEWATCH_EXTRACTION_PROCESSES", 0, allow_zero=True)),
             misfire_grace_time=_number(environ, "HYPEWATCH_MISFIRE_GRACE_TIME", 3600.0),
         )
+
+
+def _with_renamed(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """`environ` with each renamed variable read from its old name when only that one is set."""
+    found = {new: environ[old] for new, old in RENAMED.items() if old in environ and new not in environ}
+    for new in found:
+        logger.warning("%s is now called %s; please rename it", RENAMED[new], new)
+    return {**environ, **found} if found else environ
 
 
 def _redis_prefix(environ: Mapping[str, str]) -> str:

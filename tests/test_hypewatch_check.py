@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from conftest import SEEDS_DIR, article_html
 from sqlalchemy import func, select
 
-from conftest import SEEDS_DIR, article_html
 from storage.db import Database
 from storage.models import DocumentVersion, Page, Prediction
 
@@ -118,7 +118,8 @@ def test_save_twice_on_unchanged_content_stores_once(run_cli, clinic_url, settin
 
 
 def test_export_lists_saved_pages(run_cli, local_site, clinic_url, tmp_path):
-    other = local_site.add("/check/news", article_html("Trial news", (SEEDS_DIR / "docs" / "004_b6bcc4307204afad.txt").read_text()))
+    news = (SEEDS_DIR / "docs" / "004_b6bcc4307204afad.txt").read_text()
+    other = local_site.add("/check/news", article_html("Trial news", news))
     assert run_cli("check", "--save", "--json", "--allow-private", clinic_url, other).exit_code == 0
     jsonl = run_cli("export")
     rows = [json.loads(line) for line in jsonl.stdout.splitlines()]

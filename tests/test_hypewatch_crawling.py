@@ -1,4 +1,5 @@
-"""hypewatch.crawling and the crawl commands: real crawls of the demo site over HTTP, each in its own process."""
+"""hypewatch.dispatch (local backend: hypewatch.crawling) and the crawl commands: real crawls of the
+demo site over HTTP, each in its own process."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from crawler.demo_site import MISBEHAVING, ROBOTS_DISALLOWED, serve_demo_site
 from hypewatch.app import Hypewatch
-from hypewatch.crawling import run_crawl, run_crawls
+from hypewatch.dispatch import run_crawl, run_crawls
 from hypewatch.settings import PROJECT_ROOT, Settings
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
 from tests.conftest import SEEDS_DIR, _fresh_postgres_database, _postgres_server_url, _wants_postgres_everywhere

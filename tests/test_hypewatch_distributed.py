@@ -16,19 +16,18 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
-
 import redis
+from conftest import SEEDS_DIR, _fresh_postgres_database, wait_for
 from sqlalchemy import func, select
 
 from crawler.demo_site import ROBOTS_DISALLOWED, serve_demo_site
 from crawler.frontier import RunKeys, SharedRun
 from hypewatch.app import Hypewatch
-from hypewatch.crawling import run_crawls
+from hypewatch.dispatch import run_crawls
 from hypewatch.scheduling import HypewatchScheduler
 from hypewatch.settings import PROJECT_ROOT
 from storage.crawls import acquire_lock
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
-from conftest import SEEDS_DIR, _fresh_postgres_database, wait_for
 from tests.test_hypewatch_crawling import cli_environment, make_settings, write_sources
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -82,13 +81,13 @@ def shared_app(tmp_path, model_dir, database_url, redis_url, prefix) -> Hypewatc
     home = tmp_path / "home"
     shutil.copytree(model_dir, home / "models")
     return Hypewatch(make_settings(home, database_url, HYPEWATCH_REDIS_URL=redis_url, HYPEWATCH_REDIS_PREFIX=prefix,
-                                   HYPEWATCH_WORKER_HEARTBEAT=HEARTBEAT, HYPEWATCH_CRAWL_WORKERS="1"))
+                                   HYPEWATCH_CRAWL_HEARTBEAT=HEARTBEAT, HYPEWATCH_EXTRACTION_PROCESSES="1"))
 
 
 def start_worker(app: Hypewatch) -> subprocess.Popen:
     env = cli_environment(app.settings, HYPEWATCH_REDIS_URL=app.settings.redis_url,
-                          HYPEWATCH_REDIS_PREFIX=app.settings.redis_prefix, HYPEWATCH_WORKER_HEARTBEAT=HEARTBEAT,
-                          HYPEWATCH_CRAWL_WORKERS="1")
+                          HYPEWATCH_REDIS_PREFIX=app.settings.redis_prefix, HYPEWATCH_CRAWL_HEARTBEAT=HEARTBEAT,
+                          HYPEWATCH_EXTRACTION_PROCESSES="1")
     return subprocess.Popen([sys.executable, "-m", "hypewatch", "worker", "--concurrency", "1"], env=env,
                             cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -152,7 +151,7 @@ def clean(tmp_path_factory, model_dir, redis_url, demo, postgres_admin_url):
 def test_two_workers_store_every_article_exactly_once(clean, demo):
     summary, stored = clean.summary, clean.stored
     assert summary.status == "ok" and not summary.silent, summary.message
-    assert summary.workers == 2 and all(report["fetched"] > 0 for report in clean.reports)  # both did work
+    assert summary.crawl_processes == 2 and all(report["fetched"] > 0 for report in clean.reports)  # both did work
     paths_of = {a.id: {a.path, *a.duplicate_paths} for a in demo.articles.values()}
     stored_articles = {a_id for a_id, paths in paths_of.items() if paths & set(stored)}
     assert set(stored) <= set().union(*paths_of.values())  # nothing but articles
@@ -225,7 +224,7 @@ def test_the_scheduler_publishes_its_crawls_for_the_workers(tmp_path, model_dir,
     finally:
         scheduler.stop()
         logs = stop_workers([worker])
-    assert runs[0].status == "ok" and runs[0].workers == 1 and runs[0].pages_fetched == 4, runs[0].message
+    assert runs[0].status == "ok" and runs[0].crawl_processes == 1 and runs[0].pages_fetched == 4, runs[0].message
     assert f"run {runs[0].run_id} (demo-feed): crawling as" in logs[0]  # the worker crawled it, not the scheduler
     app.database.close()
 

@@ -11,9 +11,8 @@ import sys
 import time
 
 import pytest
-
-from conftest import wait_for
 import sqlalchemy as sa
+from conftest import wait_for
 from sqlalchemy import select, update
 
 from hypewatch.scheduling import JOB_PREFIX, LOCK_NAME, LOCK_TTL, HypewatchScheduler
@@ -42,7 +41,7 @@ def finished_runs(database_url: str, source: str) -> list[tuple[int, str]]:
 def start_scheduler(cli_env, sources_file) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "hypewatch", "schedule", "--sources", str(sources_file)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
-                            env={**cli_env, "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_CRAWL_WORKERS": "1"})
+                            env={**cli_env, "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_EXTRACTION_PROCESSES": "1"})
 
 
 def test_five_scheduled_crawls_in_one_scheduler_and_a_second_scheduler_refuses(cli_env, settings, demo_site,

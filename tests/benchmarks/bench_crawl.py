@@ -1,15 +1,15 @@
 """Crawl throughput on 181 real pages: the full pipeline against trafilatura alone, in one run.
 
     .venv/bin/python tests/benchmarks/bench_crawl.py [--bench-dir DIR] [--model-dir DIR]
-        [--workers N] [--database-url URL]
+        [--extraction-processes N] [--database-url URL]
 
 Serves the pages of the article-extraction benchmark (shared/bench/article-extraction-benchmark:
 html/<sha256>.html.gz, listed in ground-truth.json) from a local HTTP server with a sitemap, then:
 
 1. trafilatura alone: `crawler.extract.extract_html` on every page, in memory, one process;
-2. the full pipeline: `hypewatch.crawling.run_crawls` on a sitemap source of the local server:
+2. the full pipeline: `hypewatch.dispatch.run_crawls` on a sitemap source of the local server:
    fetch (Scrapy, robots.txt, politeness settings as shipped), canonical URL, extraction, link-list
-   check, content fingerprint, scoring and batched storage, in its own process with its workers;
+   check, content fingerprint, scoring and batched storage, in its own crawl process with its extraction processes;
 3. trafilatura alone again (the machine may be shared: the baseline is the mean of both runs).
 
 The pipeline stores pages the relevance gate rejects too (HYPEWATCH_STORE_OFF_TOPIC), since
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.extract import extract_html  # noqa: E402
 from crawler.sources import SourceConfig  # noqa: E402
 from hypewatch.app import Hypewatch  # noqa: E402
-from hypewatch.crawling import run_crawls  # noqa: E402
+from hypewatch.dispatch import run_crawls  # noqa: E402
 from hypewatch.settings import Settings, get_settings  # noqa: E402
 
 DEFAULT_BENCH_DIR = ROOT.parent / "shared" / "bench" / "article-extraction-benchmark"
@@ -94,7 +94,7 @@ def serve(pages: dict[str, bytes]) -> ThreadingHTTPServer:
 
 
 def trafilatura_alone(pages: dict[str, bytes]) -> dict:
-    extract_html(next(iter(pages.values())))  # first-use costs (as the crawl's workers warm up too)
+    extract_html(next(iter(pages.values())))  # first-use costs (as the crawl's extraction processes warm up too)
     started, cpu_started = time.perf_counter(), time.process_time()
     ok = sum(extract_html(body, f"http://127.0.0.1/pages/{sha}.html").ok for sha, body in pages.items())
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -121,13 +121,13 @@ def pipeline(pages: dict[str, bytes], settings: Settings, url: str) -> dict:
         "crawl_seconds": round(crawl_seconds, 3),
         "startup_seconds": round(wall - crawl_seconds, 3),
         "wall_seconds": round(wall, 3),
-        "workers_ready_seconds": dict(summary.workers_ready_seconds),
+        "extraction_ready_seconds": dict(summary.extraction_ready_seconds),
         "pages_per_s": round(fetched_pages / crawl_seconds, 2),
         "pages_per_s_wall": round(fetched_pages / wall, 2),
         "cpu_seconds": summary.cpu_seconds,
-        "workers_cpu_seconds": summary.workers_cpu_seconds,
+        "extraction_cpu_seconds": summary.extraction_cpu_seconds,
         "peak_rss_mb": summary.peak_rss_mb,
-        "workers_peak_rss_mb": summary.workers_peak_rss_mb,
+        "extraction_peak_rss_mb": summary.extraction_peak_rss_mb,
         "message": summary.message,
     }
 
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR)
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="A model registry to copy (default: the configured HYPEWATCH_HOME's; trained if none).")
-    parser.add_argument("--workers", type=int, default=0, help="Crawl worker processes (0: one per CPU).")
+    parser.add_argument("--extraction-processes", type=int, default=0, help="Extraction processes (0: one per CPU).")
     parser.add_argument("--database-url", default=None, help="Default: a temporary SQLite file.")
     args = parser.parse_args()
 
@@ -150,7 +150,7 @@ def main() -> None:
         settings = Settings.from_environ({
             "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"),
             "HYPEWATCH_DATABASE_URL": args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "HYPEWATCH_CRAWL_WORKERS": str(args.workers),
+            "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes),
         })
         if not (home / "models" / "current").exists():
             print("bench_crawl: no model to copy; training one (a few minutes)...", file=sys.stderr)

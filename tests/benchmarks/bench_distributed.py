@@ -1,20 +1,20 @@
 """Shared crawling throughput: the 181 real benchmark pages crawled by one and by two `hypewatch worker`s.
 
     .venv/bin/python tests/benchmarks/bench_distributed.py [--bench-dir DIR] [--model-dir DIR]
-        [--workers 1,2] [--extraction-workers 1] [--postgres-url URL] [--redis-url URL]
+        [--workers 1,2] [--extraction-processes 1] [--postgres-url URL] [--redis-url URL]
 
 Serves the article-extraction benchmark's pages from a local HTTP server with a sitemap (as
 bench_crawl.py does), then for each worker count: a fresh PostgreSQL database, that many
 `hypewatch worker --concurrency 1` processes on the local Redis (a key prefix of their own), and
-one crawl of the sitemap source published through `hypewatch.crawling.run_crawls`, stored with
+one crawl of the sitemap source published through `hypewatch.dispatch.run_crawls`, stored with
 HYPEWATCH_STORE_OFF_TOPIC as in bench_crawl.py. The workers are started (and idle) before the
 run is published.
 
 `pages_per_s` is the pages fetched over the shared crawl's own time: from the first worker's
 crawl process being ready (its extraction and scoring processes up) until the run was drained.
 `pages_per_s_wall` counts from publishing the run to its record, so it includes each worker
-starting its crawl process for the run. Each worker gets --extraction-workers extraction
-processes (HYPEWATCH_CRAWL_WORKERS), so two workers bring twice the extraction capacity; on a
+starting its crawl process for the run. Each worker gets --extraction-processes extraction
+processes (HYPEWATCH_EXTRACTION_PROCESSES), so two workers bring twice the extraction capacity; on a
 machine with few CPUs they compete for the same cores. Prints one JSON object.
 """
 
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from crawler.sources import SourceConfig  # noqa: E402
 from hypewatch.app import Hypewatch  # noqa: E402
-from hypewatch.crawling import run_crawls  # noqa: E402
+from hypewatch.dispatch import run_crawls  # noqa: E402
 from hypewatch.settings import Settings, get_settings  # noqa: E402
 from tests.benchmarks.bench_crawl import DEFAULT_BENCH_DIR, load_pages, serve  # noqa: E402
 
@@ -69,7 +69,8 @@ def start_workers(settings: Settings, count: int) -> list[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
     env.update({"HYPEWATCH_HOME": str(settings.home), "HYPEWATCH_DATABASE_URL": settings.database_url,
                 "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_REDIS_URL": settings.redis_url,
-                "HYPEWATCH_REDIS_PREFIX": settings.redis_prefix, "HYPEWATCH_CRAWL_WORKERS": str(settings.crawl_workers)})
+                "HYPEWATCH_REDIS_PREFIX": settings.redis_prefix,
+                "HYPEWATCH_EXTRACTION_PROCESSES": str(settings.extraction_processes)})
     logs = [settings.home / f"worker-{settings.redis_prefix}-{n}.log" for n in range(count)]
     workers = [subprocess.Popen([sys.executable, "-m", "hypewatch", "worker", "--concurrency", "1"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True) for log in logs]
@@ -94,7 +95,7 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
     settings = Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"), "HYPEWATCH_DATABASE_URL": database_url,
         "HYPEWATCH_REDIS_URL": args.redis_url, "HYPEWATCH_REDIS_PREFIX": prefix,
-        "HYPEWATCH_CRAWL_WORKERS": str(args.extraction_workers), "HYPEWATCH_CRAWL_TIMEOUT": "900",
+        "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes), "HYPEWATCH_CRAWL_TIMEOUT": "900",
     })
     app = Hypewatch(settings)
     source = SourceConfig(name="bench", kind="sitemap", start_urls=(f"{url}/sitemap.xml",),
@@ -116,13 +117,13 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
     fetched = summary.pages_fetched - 1  # the sitemap itself
     crawl_seconds = summary.crawl_seconds or wall
     return {
-        "workers": count, "status": summary.status, "crawl_processes": summary.workers,
+        "workers": count, "status": summary.status, "crawl_processes": summary.crawl_processes,
         "pages_fetched": fetched, "stored": summary.pages_new + summary.pages_changed + summary.pages_unchanged,
         "dropped": dict(summary.dropped), "errors": dict(summary.errors),
         "crawl_seconds": round(crawl_seconds, 3), "wall_seconds": round(wall, 3),
         "pages_per_s": round(fetched / crawl_seconds, 2), "pages_per_s_wall": round(fetched / wall, 2),
-        "cpu_seconds": summary.cpu_seconds, "workers_cpu_seconds": summary.workers_cpu_seconds,
-        "peak_rss_mb": summary.peak_rss_mb, "workers_peak_rss_mb": summary.workers_peak_rss_mb,
+        "cpu_seconds": summary.cpu_seconds, "extraction_cpu_seconds": summary.extraction_cpu_seconds,
+        "peak_rss_mb": summary.peak_rss_mb, "extraction_peak_rss_mb": summary.extraction_peak_rss_mb,
         "message": summary.message, "workers_lost": lost,
     }
 
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="A model registry to copy (default: the configured HYPEWATCH_HOME's; trained if none).")
     parser.add_argument("--workers", default="1,2", help="Worker counts to measure, comma-separated.")
-    parser.add_argument("--extraction-workers", type=int, default=1, help="Extraction processes per worker.")
+    parser.add_argument("--extraction-processes", type=int, default=1, help="Extraction processes per worker.")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="A server where databases may be created.")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     args = parser.parse_args()

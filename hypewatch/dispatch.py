@@ -1,0 +1,43 @@
+"""Running crawls: the one entry point `hypewatch crawl`, the scheduler and the demo use.
+
+Each crawl run goes to one of two backends: with HYPEWATCH_REDIS_URL set, it is published for
+`hypewatch worker`s and waited for (`hypewatch.distributed`); otherwise it runs in a crawl process
+of this machine (`hypewatch.crawling`). Either way it is recorded as a crawl run and summarised
+as a `CrawlSummary` (`hypewatch.runs`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from crawler.sources import SourceConfig
+from hypewatch.app import Hypewatch
+from hypewatch.crawling import crawl_locally
+from hypewatch.distributed import crawl_shared
+from hypewatch.runs import CrawlSummary, ProgressCallback, prepare
+
+
+def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | None = None,
+               on_progress: ProgressCallback | None = None, timeout: float | None = None,
+               stop: threading.Event | None = None, model_version: str | None = None,
+               settings_overrides: Mapping[str, Any] | None = None) -> list[CrawlSummary]:
+    """Crawl each source now and record its run: one after another in crawl processes of this
+    machine, or, with HYPEWATCH_REDIS_URL set, all published at once and waited for."""
+    model_version = model_version or prepare(app)
+    if app.settings.redis_url:
+        return crawl_shared(app, sources, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
+                            timeout=timeout, stop=stop, settings_overrides=settings_overrides)
+    return [crawl_locally(app, source, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
+                          timeout=timeout, stop=stop, settings_overrides=settings_overrides)
+            for source in sources]
+
+
+def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = None,
+              on_progress: ProgressCallback | None = None, timeout: float | None = None,
+              stop: threading.Event | None = None, model_version: str | None = None,
+              settings_overrides: Mapping[str, Any] | None = None) -> CrawlSummary:
+    """One crawl of `source`, recorded (see `run_crawls`)."""
+    return run_crawls(app, [source], max_pages=max_pages, on_progress=on_progress, timeout=timeout, stop=stop,
+                      model_version=model_version, settings_overrides=settings_overrides)[0]
