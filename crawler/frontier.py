@@ -71,12 +71,10 @@ from crawler import request_codec
 from crawler import signals as hypewatch_signals
 from crawler.extensions import cpu_seconds, peak_rss_mb
 from crawler.items import PageItem
+from crawler.vocabulary import HANDOFF_META, PARENT_META, TOKEN_META
 
 logger = logging.getLogger(__name__)
 
-TOKEN_META = "hypewatch_frontier_token"  # on a request a worker took: its in-flight entry
-PARENT_META = "hypewatch_frontier_parent"  # on a request a taken one produced: the producer's token
-HANDOFF_META = "hypewatch_frontier_handoff"  # a taken request handed to an idle engine
 ITEM_HOLDS = 2  # a page item is settled once its pipelines are done (links followed) and it is stored
 COUNTED_GROUPS = ("fetched", "stored", "dropped", "errors", "skipped")  # the counters a run sums up
 POLL_SECONDS = 0.25  # how often an idle worker looks for work (Scrapy's own heartbeat is 5 s)

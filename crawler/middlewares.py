@@ -18,10 +18,9 @@ from twisted.internet.defer import Deferred
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.frontier import LocalRunMemory, run_memory
 from crawler.netguard import check_url
+from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)
-
-PAGE_META = "hypewatch_page"  # requests for candidate articles (not feeds, sitemaps or robots.txt)
 
 
 class BlockedRequest(IgnoreRequest):
@@ -56,7 +55,7 @@ class NetGuardMiddleware:
             self._verdicts[key] = await asyncio.to_thread(self._check, request.url)
         problem = self._verdicts[key]
         if problem is not None:
-            raise BlockedRequest(problem, "blocked-address")
+            raise BlockedRequest(problem, BLOCKED_ADDRESS)
 
     def _check(self, url: str) -> str | None:
         try:
@@ -104,12 +103,12 @@ class PageBudgetMiddleware:
         return cls(crawler.settings.getint("HYPEWATCH_MAX_PAGES"), crawler.stats, run_memory(crawler.settings))
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get(PAGE_META) or request.meta.get("hypewatch_budgeted"):
+        if not request.meta.get(PAGE_META) or request.meta.get(BUDGETED_META):
             return
         if self.memory.take_budget() > self.max_pages:
-            self.stats.inc_value("hypewatch/skipped/page-budget")
-            raise BlockedRequest(f"page budget of {self.max_pages} reached", "page-budget")
-        request.meta["hypewatch_budgeted"] = True
+            self.stats.inc_value(f"hypewatch/skipped/{PAGE_BUDGET}")
+            raise BlockedRequest(f"page budget of {self.max_pages} reached", PAGE_BUDGET)
+        request.meta[BUDGETED_META] = True
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

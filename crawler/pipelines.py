@@ -33,8 +33,17 @@ from crawler.fetch import HTML_TYPES, looks_like_html
 from crawler.frontier import LocalRunMemory, run_memory
 from crawler.items import PageItem
 from crawler.signals import batch_stored
-from crawler.spiders.base import OFF_TOPIC
 from crawler.urls import canonical_url
+from crawler.vocabulary import (
+    DUPLICATE_CONTENT,
+    DUPLICATE_URL,
+    LINK_LIST,
+    NOT_HTML,
+    NOT_SCORED,
+    OFF_TOPIC,
+    TOO_SHORT,
+    not_article,
+)
 from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
 from storage.crawls import PendingDocument, store_batch, url_with_content
 from storage.db import Database
@@ -72,7 +81,7 @@ class DuplicateUrlPipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         if self.memory.claim("urls", item.canonical_url, item.url) != item.url:
-            raise DropItem("duplicate-url")
+            raise DropItem(DUPLICATE_URL)
         return item
 
 
@@ -105,15 +114,15 @@ class ExtractionPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         if not _is_html(item):
-            raise DropItem("not-html")
+            raise DropItem(NOT_HTML)
         result = await self._extract(item)
         extraction = result.extraction
         if extraction.status != "ok":
-            raise DropItem(f"not-article:{extraction.status}")
+            raise DropItem(not_article(extraction.status))
         if len(extraction.text.split()) < self.min_words:
-            raise DropItem("not-article:too-short")
+            raise DropItem(TOO_SHORT)
         if result.link_ratio > self.max_link_ratio:
-            raise DropItem("not-article:link-list")
+            raise DropItem(LINK_LIST)
         item.extraction = extraction
         item.raw_html_gz = result.raw_html_gz
         item.body = b""  # the compressed copy is all that is kept; free the memory early
@@ -160,10 +169,10 @@ class DuplicateContentPipeline:
     def process_item(self, item: PageItem) -> PageItem:
         item.fingerprint = content_fingerprint(item.extraction.text)
         if self.memory.claim("content", item.fingerprint, item.canonical_url) != item.canonical_url:
-            raise DropItem("duplicate-content")
+            raise DropItem(DUPLICATE_CONTENT)
         with self.database.session() as session:
             if url_with_content(session, item.fingerprint, other_than=item.canonical_url):
-                raise DropItem("duplicate-content")
+                raise DropItem(DUPLICATE_CONTENT)
         return item
 
 
@@ -198,7 +207,7 @@ class ScoringPipeline:
         try:
             item.score = await self.workers.run(score_text, item.extraction.text, timeout=self.timeout)
         except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
-            raise DropItem("not-scored") from None
+            raise DropItem(NOT_SCORED) from None
         if not item.score["relevant"]:
             if mentions_topic(item.extraction.text):
                 if self.stats is not None:

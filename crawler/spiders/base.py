@@ -22,16 +22,15 @@ from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
-from crawler.middlewares import PAGE_META, BlockedRequest
+from crawler.middlewares import BlockedRequest
 from crawler.signals import request_failed
 from crawler.sources import SourceConfig
+from crawler.vocabulary import DEPTH_META, OFF_TOPIC, PAGE_META, ROBOTS_DISALLOWED, SKIPPED_KINDS
 
-OFF_TOPIC = "off-topic"
 HEAD_BYTES = 200_000
 # The reactor thread does not parse whole pages (workers do): the canonical link is found by pattern.
 _CANONICAL_LINK = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
 _HREF = re.compile(rb"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
-DEPTH_META = "hypewatch_depth"
 
 
 class HypewatchSpider(scrapy.Spider):
@@ -112,7 +111,7 @@ class HypewatchSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         kind = error_kind(failure)
-        if kind in ("robots-disallowed", "page-budget"):
+        if kind in SKIPPED_KINDS:
             self.count(f"skipped/{kind}")
         elif kind:
             self.count(f"errors/{kind}")
@@ -142,7 +141,7 @@ def error_kind(failure: Failure) -> str:
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
         if "robots.txt" in message:
-            return "robots-disallowed"
+            return ROBOTS_DISALLOWED
         if "redirect" in message:
             return "too-many-redirects"
         return "ignored"
