@@ -16,8 +16,8 @@ from scrapy.http import Response
 from twisted.internet.defer import Deferred
 
 from crawler.errors import BlockedAddressError, FetchError
-from crawler.frontier import LocalRunMemory, run_memory
 from crawler.netguard import check_url
+from crawler.run_memory import LocalRunMemory, run_memory
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)

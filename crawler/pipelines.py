@@ -11,8 +11,9 @@
                             ("kept"), and stored with their relevance figure.
 6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
 
-Every reason a pipeline drops an item for is counted by `extensions.RunStats`. In a shared crawl
-(crawler.frontier) what the duplicate pipelines have seen is the whole run's, over all its workers.
+Every reason a pipeline drops an item for (`crawler.vocabulary`) is counted by `extensions.RunStats`.
+In a shared crawl what the duplicate pipelines have seen is the whole run's, over all its workers
+(`crawler.run_memory`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from classifier.topic import mentions_topic
 from crawler.articles import ArticleExtraction, extract_article
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
-from crawler.frontier import LocalRunMemory, run_memory
 from crawler.items import PageItem
+from crawler.run_memory import LocalRunMemory, run_memory
 from crawler.signals import batch_stored
 from crawler.urls import canonical_url
 from crawler.vocabulary import (

@@ -44,8 +44,9 @@ import redis
 
 from classifier.errors import ModelFileError
 from crawler.extensions import run_counts
-from crawler.frontier import RunKeys, SharedRun, active_runs, redis_client, start_requests
+from crawler.shared_run import RunKeys, SharedRun, active_runs, redis_client
 from crawler.sources import SourceConfig
+from crawler.spiders import start_requests
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import CrawlProgress, CrawlSummary, ProgressCallback, crawl_spec, prepare
 from hypewatch.errors import DistributedError

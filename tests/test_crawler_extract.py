@@ -1,6 +1,7 @@
 import datetime as dt
 
 from conftest import article_html
+
 from crawler.extract import detect_language, extract_html, extract_plain_text
 
 BODY = "\n".join([
