@@ -39,15 +39,15 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawler import signals as hypewatch_signals
-from crawler.extensions import cpu_seconds, peak_rss_mb
+from crawler.counts import FETCHED, PREFIX, READY, SUMMED_GROUPS, WORKERS_PEAK_MB
 from crawler.items import PageItem
+from crawler.resources import cpu_seconds, peak_rss_mb
 from crawler.shared_run import RunKeys, SharedRun
 from crawler.vocabulary import HANDOFF_META, PARENT_META, TOKEN_META
 
 logger = logging.getLogger(__name__)
 
 ITEM_HOLDS = 2  # a page item is settled once its pipelines are done (links followed) and it is stored
-COUNTED_GROUPS = ("fetched", "stored", "dropped", "errors", "skipped")  # the counters a run sums up
 POLL_SECONDS = 0.25  # how often an idle worker looks for work (Scrapy's own heartbeat is 5 s)
 LEAK_GRACE_SECONDS = 30.0  # an idle worker acknowledges what it still counts after this long
 
@@ -155,7 +155,7 @@ class _Acknowledgements:
     def _new_counts(self) -> dict[str, int]:
         deltas = {}
         for key, value in self.stats.get_stats().items():
-            if not key.startswith("hypewatch/") or key.split("/")[1] not in COUNTED_GROUPS:
+            if not key.startswith(PREFIX) or key.split("/")[1] not in SUMMED_GROUPS:
                 continue
             delta = int(value) - self.added.get(key, 0)
             if delta:
@@ -334,12 +334,12 @@ class SharedScheduler(Scheduler):
 
     def _summary(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats
-        ready = [float(v) for k, v in stats.get_stats().items() if k.startswith("hypewatch/ready/")]
+        ready = [float(v) for k, v in stats.get_stats().items() if k.startswith(READY)]
         return {
             "worker": self.worker, "reason": reason, "opened_at": self.opened_at,
             "ready_at": self.opened_at + max(ready, default=0.0), "closed_at": time.time(),
-            "fetched": int(stats.get_value("hypewatch/fetched", 0)), "peak_rss_mb": peak_rss_mb(),
-            "workers_peak_rss_mb": stats.get_value("hypewatch/memory/workers_peak_mb", 0),
+            "fetched": int(stats.get_value(FETCHED, 0)), "peak_rss_mb": peak_rss_mb(),
+            "workers_peak_rss_mb": stats.get_value(WORKERS_PEAK_MB, 0),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
             "workers_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),
         }

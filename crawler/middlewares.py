@@ -15,6 +15,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.defer import Deferred
 
+from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.netguard import check_url
 from crawler.run_memory import LocalRunMemory, run_memory
@@ -106,7 +107,7 @@ class PageBudgetMiddleware:
         if not request.meta.get(PAGE_META) or request.meta.get(BUDGETED_META):
             return
         if self.memory.take_budget() > self.max_pages:
-            self.stats.inc_value(f"hypewatch/skipped/{PAGE_BUDGET}")
+            self.stats.inc_value(stat_key("skipped", PAGE_BUDGET))
             raise BlockedRequest(f"page budget of {self.max_pages} reached", PAGE_BUDGET)
         request.meta[BUDGETED_META] = True
 

@@ -29,6 +29,7 @@ from scrapy.exceptions import DropItem
 
 from classifier.topic import mentions_topic
 from crawler.articles import ArticleExtraction, extract_article
+from crawler.counts import KEPT, stat_key
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
 from crawler.items import PageItem
@@ -51,6 +52,8 @@ from storage.db import Database
 from storage.repository import ExtractedDocument, content_fingerprint, upsert_source
 
 logger = logging.getLogger(__name__)
+
+STORAGE_ERRORS = stat_key("errors", "storage")
 
 
 # ---------------------------------------------------------------------------- 1. canonical URL
@@ -212,7 +215,7 @@ class ScoringPipeline:
         if not item.score["relevant"]:
             if mentions_topic(item.extraction.text):
                 if self.stats is not None:
-                    self.stats.inc_value("hypewatch/kept")
+                    self.stats.inc_value(KEPT)
             elif not self.store_off_topic:
                 raise DropItem(OFF_TOPIC)
         return item
@@ -309,11 +312,10 @@ class StoragePipeline:
 
     def _count(self, items: list[PageItem], future: asyncio.Future) -> None:
         if future.cancelled() or future.exception() is not None:
-            self.stats.inc_value("hypewatch/errors/storage")
+            self.stats.inc_value(STORAGE_ERRORS)
         else:
             for status in future.result():
-                key = "errors/storage" if status == "error" else f"stored/{status}"
-                self.stats.inc_value(f"hypewatch/{key}")
+                self.stats.inc_value(STORAGE_ERRORS if status == "error" else stat_key("stored", status))
         if self.signals is not None:
             self.signals.send_catch_log(signal=batch_stored, items=items)
 

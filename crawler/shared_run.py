@@ -58,6 +58,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 
 from crawler import request_codec
+from crawler.counts import REQUEUED
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ class SharedRun:
                 logger.warning("worker %s stopped beating; its %d in-flight request(s) are queued again", worker, count)
                 requeued += count
         if requeued:
-            self.server.hincrby(self.keys.stats, "hypewatch/requeued", requeued)
+            self.server.hincrby(self.keys.stats, REQUEUED, requeued)
         return requeued
 
     def counters(self) -> dict[str, int]:

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import redis
 
 from classifier.errors import ModelFileError
-from crawler.extensions import run_counts
+from crawler.counts import run_counts
 from crawler.shared_run import RunKeys, SharedRun, active_runs, redis_client
 from crawler.sources import SourceConfig
 from crawler.spiders import start_requests

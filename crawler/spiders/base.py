@@ -21,6 +21,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 
+from crawler.counts import stat_key
 from crawler.items import PageItem
 from crawler.middlewares import BlockedRequest
 from crawler.signals import request_failed
@@ -62,7 +63,7 @@ class HypewatchSpider(scrapy.Spider):
                        meta={PAGE_META: True, DEPTH_META: depth})
 
     def count(self, key: str) -> None:
-        self.crawler.stats.inc_value(f"hypewatch/{key}")
+        self.crawler.stats.inc_value(stat_key(key))
 
     # ------------------------------------------------------------------ pages
     def parse_page(self, response: Response):
