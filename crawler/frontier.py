@@ -71,7 +71,7 @@ def shared_crawl_settings(settings) -> dict[str, Any]:
 class ReliablePriorityQueue(PriorityQueue):
     """scrapy-redis's priority queue whose pop records the request in the worker's in-flight hash."""
 
-    run: SharedRun | None = None
+    run: SharedRun  # set by bind(), before the scheduler pops anything
     worker = ""
 
     def bind(self, run: SharedRun, worker: str) -> None:
@@ -141,7 +141,9 @@ class _Acknowledgements:
             from twisted.internet import reactor
 
             self._flush_due = True
-            reactor.callLater(0, self.flush)
+            # Twisted's interfaces declare their methods without `self` (zope.interface style), which
+            # mypy without the mypy-zope plugin reads as a shifted signature.
+            reactor.callLater(0, self.flush)  # type: ignore[arg-type]
 
     def flush(self) -> None:
         self._flush_due = False
@@ -170,6 +172,8 @@ class SharedScheduler(Scheduler):
     requests into its in-flight hash, acknowledges them when they are settled, and closes the
     spider once the run is drained (or ended), putting back anything it still holds.
     """
+
+    df: RFPDupeFilter  # given by scrapy-redis's Scheduler.__init__, or made in open()
 
     @classmethod
     def from_crawler(cls, crawler):

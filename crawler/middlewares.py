@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.netguard import check_url
-from crawler.run_memory import LocalRunMemory, run_memory
+from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class PageBudgetMiddleware:
     most relevant-looking links. Retries and redirects of a page do not count again.
     """
 
-    def __init__(self, max_pages: int, stats, memory=None):
+    def __init__(self, max_pages: int, stats, memory: RunMemory | None = None):
         self.max_pages = max_pages
         self.stats = stats
         self.memory = memory or LocalRunMemory()
@@ -125,13 +125,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff = settings.getfloat("HYPEWATCH_RETRY_BACKOFF")
         self.backoff_max = settings.getfloat("HYPEWATCH_RETRY_BACKOFF_MAX")
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Scrapy awaits a downloader middleware's coroutine methods; its RetryMiddleware types them as
+    # plain ones (still taking the deprecated `spider`), hence the overrides' ignores.
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, response))
         return result
 
-    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, None))

@@ -33,7 +33,7 @@ from crawler.counts import KEPT, stat_key
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
 from crawler.items import PageItem
-from crawler.run_memory import LocalRunMemory, run_memory
+from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
 from crawler.signals import batch_stored
 from crawler.urls import canonical_url
 from crawler.vocabulary import (
@@ -56,6 +56,17 @@ logger = logging.getLogger(__name__)
 STORAGE_ERRORS = stat_key("errors", "storage")
 
 
+# What the earlier pipelines filled in, for the later ones (each runs only after those before it).
+def _canonical_url(item: PageItem) -> str:
+    assert item.canonical_url is not None, "CanonicalUrlPipeline runs first"
+    return item.canonical_url
+
+
+def _extraction(item: PageItem) -> Extraction:
+    assert item.extraction is not None, "ExtractionPipeline runs before"
+    return item.extraction
+
+
 # ---------------------------------------------------------------------------- 1. canonical URL
 class CanonicalUrlPipeline:
     """The URL a page is stored under: its declared canonical when that stays on the same host,
@@ -76,7 +87,7 @@ class DuplicateUrlPipeline:
     The first requested URL to reach a canonical URL owns it: a later one is a duplicate, and the
     same request crawled again (after a lost worker, in a shared crawl) is not."""
 
-    def __init__(self, memory=None) -> None:
+    def __init__(self, memory: RunMemory | None = None) -> None:
         self.memory = memory or LocalRunMemory()
 
     @classmethod
@@ -84,7 +95,7 @@ class DuplicateUrlPipeline:
         return cls(run_memory(crawler.settings))
 
     def process_item(self, item: PageItem) -> PageItem:
-        if self.memory.claim("urls", item.canonical_url, item.url) != item.url:
+        if self.memory.claim("urls", _canonical_url(item), item.url) != item.url:
             raise DropItem(DUPLICATE_URL)
         return item
 
@@ -154,10 +165,10 @@ class DuplicateContentPipeline:
     """Drops a page whose text is already stored, or already seen in this crawl, under another URL
     (mirrors, print and AMP versions, syndicated copies)."""
 
-    def __init__(self, database_url: str, memory=None):
+    def __init__(self, database_url: str, memory: RunMemory | None = None):
         self.database_url = database_url
         self.memory = memory or LocalRunMemory()
-        self.database = None
+        self.database: Database | None = None  # opened with the spider
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -171,11 +182,13 @@ class DuplicateContentPipeline:
             self.database.close()
 
     def process_item(self, item: PageItem) -> PageItem:
-        item.fingerprint = content_fingerprint(item.extraction.text)
-        if self.memory.claim("content", item.fingerprint, item.canonical_url) != item.canonical_url:
+        url = _canonical_url(item)
+        item.fingerprint = fingerprint = content_fingerprint(_extraction(item).text)
+        if self.memory.claim("content", fingerprint, url) != url:
             raise DropItem(DUPLICATE_CONTENT)
+        assert self.database is not None, "open_spider opens it"
         with self.database.session() as session:
-            if url_with_content(session, item.fingerprint, other_than=item.canonical_url):
+            if url_with_content(session, fingerprint, other_than=url):
                 raise DropItem(DUPLICATE_CONTENT)
         return item
 
@@ -209,11 +222,11 @@ class ScoringPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         try:
-            item.score = await self.workers.run(score_text, item.extraction.text, timeout=self.timeout)
+            item.score = await self.workers.run(score_text, _extraction(item).text, timeout=self.timeout)
         except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
             raise DropItem(NOT_SCORED) from None
         if not item.score["relevant"]:
-            if mentions_topic(item.extraction.text):
+            if mentions_topic(_extraction(item).text):
                 if self.stats is not None:
                     self.stats.inc_value(KEPT)
             elif not self.store_off_topic:
@@ -236,13 +249,13 @@ class StoragePipeline:
         self.source = source
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
-        self.pending: list = []
+        self.pending: list[PendingDocument] = []
         self.pending_items: list[PageItem] = []
         self.oldest: float | None = None
         self.writer: concurrent.futures.ThreadPoolExecutor | None = None
         self.writing: asyncio.Future | None = None
         self.ticker: asyncio.Task | None = None
-        self.database = None
+        self.database: Database | None = None  # opened with the spider, with the writer thread
         self.source_id: int | None = None
 
     @classmethod
@@ -253,8 +266,8 @@ class StoragePipeline:
                    crawler.signals)
 
     def open_spider(self) -> None:
-        self.database = Database(self.database_url)
-        with self.database.session() as session:
+        self.database = database = Database(self.database_url)
+        with database.session() as session:
             self.source_id = upsert_source(session, self.source["name"], self.source["kind"], self.source).id
         self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypewatch-store")
         self.ticker = asyncio.ensure_future(self._flush_old_batches())
@@ -272,6 +285,7 @@ class StoragePipeline:
         await self._flush()
         if self.writing is not None:
             await self.writing
+        assert self.writer is not None and self.database is not None, "open_spider opens them"
         self.writer.shutdown(wait=True)
         self.database.close()
 
@@ -294,16 +308,18 @@ class StoragePipeline:
         self.writing = loop.run_in_executor(self.writer, self._write, batch)
         self.writing.add_done_callback(functools.partial(self._count, items))
 
-    def _write(self, batch: list) -> list[str]:
+    def _write(self, batch: list[PendingDocument]) -> list[str]:
+        database = self.database
+        assert database is not None, "open_spider opens it"
         try:
-            with self.database.session() as session:
+            with database.session() as session:
                 return [r.status for r in store_batch(session, batch, source_id=self.source_id)]
         except Exception:
             logger.warning("storing a batch of %d pages failed; storing them one by one", len(batch), exc_info=True)
-        statuses = []
+        statuses: list[str] = []
         for pending in batch:
             try:
-                with self.database.session() as session:
+                with database.session() as session:
                     statuses.extend(r.status for r in store_batch(session, [pending], source_id=self.source_id))
             except Exception:
                 logger.exception("could not store %s", pending.document.url)
@@ -320,11 +336,12 @@ class StoragePipeline:
             self.signals.send_catch_log(signal=batch_stored, items=items)
 
 
-def _document(item: PageItem):
-    extraction = item.extraction
+def _document(item: PageItem) -> ExtractedDocument:
+    extraction = _extraction(item)
+    url = _canonical_url(item)
     return ExtractedDocument(
-        url=item.canonical_url,
-        domain=urlsplit(item.canonical_url).hostname or "",
+        url=url,
+        domain=urlsplit(url).hostname or "",
         text=extraction.text,
         title=extraction.title,
         author=extraction.author,

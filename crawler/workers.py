@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from crawler.counts import READY, WORKERS_PEAK_MB
@@ -41,7 +42,7 @@ def start_scoring_worker(model_dir: str, model_version: str | None) -> None:
     global _model
     from classifier.registry import ModelRegistry
 
-    _model, _info = ModelRegistry(model_dir).load(model_version)
+    _model, _info = ModelRegistry(Path(model_dir)).load(model_version)
 
 
 def score_text(text: str) -> dict[str, Any]:

@@ -69,7 +69,7 @@ class HypewatchSpider(scrapy.Spider):
     def parse_page(self, response: Response):
         self.count("fetched")
         depth = response.meta.get(DEPTH_META, 0)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         href = declared_canonical(response.body)
         declared = response.urljoin(href) if href else None
         links = []
@@ -117,8 +117,9 @@ class HypewatchSpider(scrapy.Spider):
         elif kind:
             self.count(f"errors/{kind}")
         self.logger.debug("%s: %s", kind, failure.getErrorMessage())
-        if getattr(failure, "request", None) is not None:  # Scrapy sets it before calling an errback
-            self.crawler.signals.send_catch_log(signal=request_failed, request=failure.request)
+        request = getattr(failure, "request", None)  # Scrapy sets it before calling an errback
+        if request is not None:
+            self.crawler.signals.send_catch_log(signal=request_failed, request=request)
 
 
 def declared_canonical(body: bytes) -> str | None:
