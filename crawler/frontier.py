@@ -33,6 +33,7 @@ from typing import Any
 import redis
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.settings import BaseSettings
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -52,7 +53,7 @@ POLL_SECONDS = 0.25  # how often an idle worker looks for work (Scrapy's own hea
 LEAK_GRACE_SECONDS = 30.0  # an idle worker acknowledges what it still counts after this long
 
 
-def shared_crawl_settings(settings) -> dict[str, Any]:
+def shared_crawl_settings(settings: BaseSettings) -> dict[str, Any]:
     """The Scrapy settings that make a crawl process a worker of the run in HYPEWATCH_RUN_ID."""
     keys = RunKeys(settings.get("HYPEWATCH_REDIS_PREFIX"), settings.getint("HYPEWATCH_RUN_ID"))
     return {
