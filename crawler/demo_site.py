@@ -102,7 +102,7 @@ class DemoArticle:
 
 @dataclass
 class DemoSite:
-    server: ThreadingHTTPServer
+    server: _QuietServer
     thread: threading.Thread
     articles: dict[str, DemoArticle]
     slow_seconds: float
@@ -112,6 +112,8 @@ class DemoSite:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        if isinstance(host, (bytes, bytearray)):  # typed so for AF_UNIX; an HTTP server's host is text
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def article_url(self, article_id: str) -> str:
@@ -135,13 +137,14 @@ class DemoSite:
 
     def sources(self, *, max_pages: int = 1000, max_depth: int = 3) -> list[SourceConfig]:
         """Sources for crawling this site: the whole site, its RSS feed and its sitemap index."""
-        host = urlsplit(self.url).hostname
-        common = {"allowed_domains": (host,), "allow_private": True, "max_pages": max_pages, "max_depth": max_depth}
-        return [
-            SourceConfig(name="demo-site", kind="site", start_urls=(self.url + "/",), **common),
-            SourceConfig(name="demo-feed", kind="feed", start_urls=(self.url + "/feed.xml",), **common),
-            SourceConfig(name="demo-sitemap", kind="sitemap", start_urls=(self.url + "/sitemap.xml",), **common),
-        ]
+        host = urlsplit(self.url).hostname or ""
+
+        def source(name: str, kind: str, path: str) -> SourceConfig:
+            return SourceConfig(name=name, kind=kind, start_urls=(self.url + path,), allowed_domains=(host,),
+                                allow_private=True, max_pages=max_pages, max_depth=max_depth)
+
+        return [source("demo-site", "site", "/"), source("demo-feed", "feed", "/feed.xml"),
+                source("demo-sitemap", "sitemap", "/sitemap.xml")]
 
     def log_request(self, path: str) -> None:
         with self._lock:
@@ -167,8 +170,8 @@ def serve_demo_site(seeds_dir: Path, host: str = "127.0.0.1", port: int = 0, *,
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="hypewatch-demo-site", daemon=True)
     site = DemoSite(server, thread, articles, slow_seconds)
-    server.site = site  # type: ignore[attr-defined]
-    server.pages = _Pages(site)  # type: ignore[attr-defined]
+    server.site = site
+    server.pages = _Pages(site)
     thread.start()
     return site
 
@@ -218,6 +221,9 @@ def _published(article_id: str) -> dt.date:
 
 # ---------------------------------------------------------------------------- HTTP
 class _QuietServer(ThreadingHTTPServer):
+    site: DemoSite  # set by serve_demo_site, read by each request's handler
+    pages: _Pages
+
     def handle_error(self, request, client_address) -> None:
         # A crawler hanging up on the oversized or slow page is expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
@@ -227,12 +233,13 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hypewatch-demo/1"
+    server: _QuietServer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        site: DemoSite = self.server.site
+        site = self.server.site
         site.log_request(self.path)
         path = urlsplit(self.path).path
-        pages: _Pages = self.server.pages
+        pages = self.server.pages
         if path == MISBEHAVING["slow"]:
             time.sleep(site.slow_seconds)
         if path == MISBEHAVING["oversized"]:

@@ -1,8 +1,5 @@
-"""Extensions: the run's counters, and progress lines for the process that started the crawl.
-
-All counts live in Scrapy's stats collector under `hypewatch/`: fetched, stored/<status>,
-dropped/<reason>, errors/<kind>, kept (pages below the relevance gate kept because they name MS and
-a cell treatment). `run_counts` reads them back as plain dicts.
+"""Scrapy extensions: the run's drop and error counters, and progress lines for the process that
+started the crawl. The counters' names, and `run_counts` that reads them back, are in `crawler.counts`.
 """
 
 from __future__ import annotations
@@ -17,44 +14,10 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
+from crawler.counts import PREFIX, WORKERS_PEAK_MB, run_counts, stat_key
+from crawler.resources import cpu_seconds, peak_rss_mb
+
 logger = logging.getLogger(__name__)
-
-PREFIX = "hypewatch/"
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since it started its program (VmHWM; ru_maxrss would
-    include the parent's memory it was forked with)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def cpu_seconds(who: int) -> float:
-    usage = resource.getrusage(who)
-    return round(usage.ru_utime + usage.ru_stime, 3)
-
-
-def run_counts(stats: dict[str, Any]) -> dict[str, Any]:
-    """The hypewatch counters of a stats dict, grouped."""
-    counts: dict[str, Any] = {"fetched": 0, "kept": 0, "stored": {}, "dropped": {}, "errors": {}, "skipped": {}, "ready": {}}
-    for key, value in stats.items():
-        if not key.startswith(PREFIX):
-            continue
-        name = key[len(PREFIX):]
-        group, _, detail = name.partition("/")
-        if group in ("fetched", "kept") and not detail:
-            counts[group] = int(value)
-        elif group in ("stored", "dropped", "errors", "skipped") and detail:
-            counts[group][detail] = int(value)
-        elif group == "ready" and detail:  # seconds after the spider opened that a worker pool was up
-            counts[group][detail] = float(value)
-    return counts
 
 
 class RunStats:
@@ -72,13 +35,13 @@ class RunStats:
         return extension
 
     def item_dropped(self, item, response, exception, spider) -> None:
-        self.stats.inc_value(f"{PREFIX}dropped/{exception}")
+        self.stats.inc_value(f"{PREFIX}dropped/{exception}")  # even an empty reason gets its own key
 
     def item_error(self, item, response, spider, failure) -> None:
-        self.stats.inc_value(f"{PREFIX}errors/pipeline")
+        self.stats.inc_value(stat_key("errors", "pipeline"))
 
     def spider_error(self, failure, response, spider) -> None:
-        self.stats.inc_value(f"{PREFIX}errors/spider")
+        self.stats.inc_value(stat_key("errors", "spider"))
 
 
 class ProgressReporter:
@@ -114,7 +77,7 @@ class ProgressReporter:
             "reason": reason,
             "seconds": round(time.monotonic() - self.opened_at, 3),
             "peak_rss_mb": peak_rss_mb(),
-            "workers_peak_rss_mb": self.crawler.stats.get_value("hypewatch/memory/workers_peak_mb", 0),
+            "workers_peak_rss_mb": self.crawler.stats.get_value(WORKERS_PEAK_MB, 0),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
             "workers_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
             **counts,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import trafilatura
+from trafilatura.settings import Document
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ class Extraction:
     reason: str | None = None
 
     @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
     def chars(self) -> int:
         return len(self.text)
 
@@ -53,9 +50,10 @@ def extract_html(html: str | bytes, url: str | None = None, *, fast: bool = Fals
     except Exception as exc:  # trafilatura/lxml raise a variety of parser errors on broken input
         logger.debug("extraction failed for %s", url, exc_info=True)
         return Extraction("failed", reason=f"{type(exc).__name__}: {exc}")
-    if doc is None or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
+    # A Document, or None; bare_extraction returns a dict only when asked to (as_dict=True).
+    if not isinstance(doc, Document) or len((doc.text or "").strip()) < MIN_TEXT_CHARS:
         return Extraction("empty", title=getattr(doc, "title", None), reason="no article text found")
-    text = doc.text.strip()
+    text = (doc.text or "").strip()
     return Extraction(
         "ok",
         text=text,

@@ -13,7 +13,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
+# The advertised feed types `parse_feed` can read (a JSON Feed it cannot, so it is not followed).
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Items: what a spider hands to the pipelines, and what each pipeline adds."""
+"""Items: what a spider hands to the pipelines, and what each pipeline adds.
+
+The request-meta keys and drop reasons that go with them are in `crawler.vocabulary`.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ class PageItem:
 
     Set by the spider: the URLs, the raw body and the links to follow if the page turns out to be
     on topic. Each pipeline fills in its own field (canonical URL, extraction, fingerprint, score,
-    storage status); a pipeline that rejects the page raises `DropItem(reason)`.
+    storage status); a pipeline that rejects the page raises `DropItem(reason)`, with one of the
+    reasons in `crawler.vocabulary`.
     """
 
     url: str  # as requested

@@ -15,13 +15,13 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.defer import Deferred
 
+from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
-from crawler.frontier import LocalRunMemory, run_memory
 from crawler.netguard import check_url
+from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
+from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)
-
-PAGE_META = "hypewatch_page"  # requests for candidate articles (not feeds, sitemaps or robots.txt)
 
 
 class BlockedRequest(IgnoreRequest):
@@ -56,7 +56,7 @@ class NetGuardMiddleware:
             self._verdicts[key] = await asyncio.to_thread(self._check, request.url)
         problem = self._verdicts[key]
         if problem is not None:
-            raise BlockedRequest(problem, "blocked-address")
+            raise BlockedRequest(problem, BLOCKED_ADDRESS)
 
     def _check(self, url: str) -> str | None:
         try:
@@ -94,7 +94,7 @@ class PageBudgetMiddleware:
     most relevant-looking links. Retries and redirects of a page do not count again.
     """
 
-    def __init__(self, max_pages: int, stats, memory=None):
+    def __init__(self, max_pages: int, stats, memory: RunMemory | None = None):
         self.max_pages = max_pages
         self.stats = stats
         self.memory = memory or LocalRunMemory()
@@ -104,12 +104,12 @@ class PageBudgetMiddleware:
         return cls(crawler.settings.getint("HYPEWATCH_MAX_PAGES"), crawler.stats, run_memory(crawler.settings))
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get(PAGE_META) or request.meta.get("hypewatch_budgeted"):
+        if not request.meta.get(PAGE_META) or request.meta.get(BUDGETED_META):
             return
         if self.memory.take_budget() > self.max_pages:
-            self.stats.inc_value("hypewatch/skipped/page-budget")
-            raise BlockedRequest(f"page budget of {self.max_pages} reached", "page-budget")
-        request.meta["hypewatch_budgeted"] = True
+            self.stats.inc_value(stat_key("skipped", PAGE_BUDGET))
+            raise BlockedRequest(f"page budget of {self.max_pages} reached", PAGE_BUDGET)
+        request.meta[BUDGETED_META] = True
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -125,13 +125,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff = settings.getfloat("HYPEWATCH_RETRY_BACKOFF")
         self.backoff_max = settings.getfloat("HYPEWATCH_RETRY_BACKOFF_MAX")
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Scrapy awaits a downloader middleware's coroutine methods; its RetryMiddleware types them as
+    # plain ones (still taking the deprecated `spider`), hence the overrides' ignores.
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, response))
         return result
 
-    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, None))

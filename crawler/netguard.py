@@ -37,7 +37,8 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}") from None
-    return sorted({info[4][0] for info in infos})
+    # An IP socket address starts with the address as text (typeshed's union also covers other families).
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def check_url(url: str, *, allow_private: bool = False,

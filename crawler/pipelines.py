@@ -11,8 +11,9 @@
                             ("kept"), and stored with their relevance figure.
 6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
 
-Every reason a pipeline drops an item for is counted by `extensions.RunStats`. In a shared crawl
-(crawler.frontier) what the duplicate pipelines have seen is the whole run's, over all its workers.
+Every reason a pipeline drops an item for (`crawler.vocabulary`) is counted by `extensions.RunStats`.
+In a shared crawl what the duplicate pipelines have seen is the whole run's, over all its workers
+(`crawler.run_memory`).
 """
 
 from __future__ import annotations
@@ -28,19 +29,42 @@ from scrapy.exceptions import DropItem
 
 from classifier.topic import mentions_topic
 from crawler.articles import ArticleExtraction, extract_article
+from crawler.counts import KEPT, stat_key
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
-from crawler.frontier import LocalRunMemory, run_memory
 from crawler.items import PageItem
+from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
 from crawler.signals import batch_stored
-from crawler.spiders.base import OFF_TOPIC
 from crawler.urls import canonical_url
+from crawler.vocabulary import (
+    DUPLICATE_CONTENT,
+    DUPLICATE_URL,
+    LINK_LIST,
+    NOT_HTML,
+    NOT_SCORED,
+    OFF_TOPIC,
+    TOO_SHORT,
+    not_article,
+)
 from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
 from storage.crawls import PendingDocument, store_batch, url_with_content
 from storage.db import Database
 from storage.repository import ExtractedDocument, content_fingerprint, upsert_source
 
 logger = logging.getLogger(__name__)
+
+STORAGE_ERRORS = stat_key("errors", "storage")
+
+
+# What the earlier pipelines filled in, for the later ones (each runs only after those before it).
+def _canonical_url(item: PageItem) -> str:
+    assert item.canonical_url is not None, "CanonicalUrlPipeline runs first"
+    return item.canonical_url
+
+
+def _extraction(item: PageItem) -> Extraction:
+    assert item.extraction is not None, "ExtractionPipeline runs before"
+    return item.extraction
 
 
 # ---------------------------------------------------------------------------- 1. canonical URL
@@ -63,7 +87,7 @@ class DuplicateUrlPipeline:
     The first requested URL to reach a canonical URL owns it: a later one is a duplicate, and the
     same request crawled again (after a lost worker, in a shared crawl) is not."""
 
-    def __init__(self, memory=None) -> None:
+    def __init__(self, memory: RunMemory | None = None) -> None:
         self.memory = memory or LocalRunMemory()
 
     @classmethod
@@ -71,8 +95,8 @@ class DuplicateUrlPipeline:
         return cls(run_memory(crawler.settings))
 
     def process_item(self, item: PageItem) -> PageItem:
-        if self.memory.claim("urls", item.canonical_url, item.url) != item.url:
-            raise DropItem("duplicate-url")
+        if self.memory.claim("urls", _canonical_url(item), item.url) != item.url:
+            raise DropItem(DUPLICATE_URL)
         return item
 
 
@@ -105,15 +129,15 @@ class ExtractionPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         if not _is_html(item):
-            raise DropItem("not-html")
+            raise DropItem(NOT_HTML)
         result = await self._extract(item)
         extraction = result.extraction
         if extraction.status != "ok":
-            raise DropItem(f"not-article:{extraction.status}")
+            raise DropItem(not_article(extraction.status))
         if len(extraction.text.split()) < self.min_words:
-            raise DropItem("not-article:too-short")
+            raise DropItem(TOO_SHORT)
         if result.link_ratio > self.max_link_ratio:
-            raise DropItem("not-article:link-list")
+            raise DropItem(LINK_LIST)
         item.extraction = extraction
         item.raw_html_gz = result.raw_html_gz
         item.body = b""  # the compressed copy is all that is kept; free the memory early
@@ -141,10 +165,10 @@ class DuplicateContentPipeline:
     """Drops a page whose text is already stored, or already seen in this crawl, under another URL
     (mirrors, print and AMP versions, syndicated copies)."""
 
-    def __init__(self, database_url: str, memory=None):
+    def __init__(self, database_url: str, memory: RunMemory | None = None):
         self.database_url = database_url
         self.memory = memory or LocalRunMemory()
-        self.database = None
+        self.database: Database | None = None  # opened with the spider
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -158,12 +182,14 @@ class DuplicateContentPipeline:
             self.database.close()
 
     def process_item(self, item: PageItem) -> PageItem:
-        item.fingerprint = content_fingerprint(item.extraction.text)
-        if self.memory.claim("content", item.fingerprint, item.canonical_url) != item.canonical_url:
-            raise DropItem("duplicate-content")
+        url = _canonical_url(item)
+        item.fingerprint = fingerprint = content_fingerprint(_extraction(item).text)
+        if self.memory.claim("content", fingerprint, url) != url:
+            raise DropItem(DUPLICATE_CONTENT)
+        assert self.database is not None, "open_spider opens it"
         with self.database.session() as session:
-            if url_with_content(session, item.fingerprint, other_than=item.canonical_url):
-                raise DropItem("duplicate-content")
+            if url_with_content(session, fingerprint, other_than=url):
+                raise DropItem(DUPLICATE_CONTENT)
         return item
 
 
@@ -196,13 +222,13 @@ class ScoringPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         try:
-            item.score = await self.workers.run(score_text, item.extraction.text, timeout=self.timeout)
+            item.score = await self.workers.run(score_text, _extraction(item).text, timeout=self.timeout)
         except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
-            raise DropItem("not-scored") from None
+            raise DropItem(NOT_SCORED) from None
         if not item.score["relevant"]:
-            if mentions_topic(item.extraction.text):
+            if mentions_topic(_extraction(item).text):
                 if self.stats is not None:
-                    self.stats.inc_value("hypewatch/kept")
+                    self.stats.inc_value(KEPT)
             elif not self.store_off_topic:
                 raise DropItem(OFF_TOPIC)
         return item
@@ -223,13 +249,13 @@ class StoragePipeline:
         self.source = source
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
-        self.pending: list = []
+        self.pending: list[PendingDocument] = []
         self.pending_items: list[PageItem] = []
         self.oldest: float | None = None
         self.writer: concurrent.futures.ThreadPoolExecutor | None = None
         self.writing: asyncio.Future | None = None
         self.ticker: asyncio.Task | None = None
-        self.database = None
+        self.database: Database | None = None  # opened with the spider, with the writer thread
         self.source_id: int | None = None
 
     @classmethod
@@ -240,8 +266,8 @@ class StoragePipeline:
                    crawler.signals)
 
     def open_spider(self) -> None:
-        self.database = Database(self.database_url)
-        with self.database.session() as session:
+        self.database = database = Database(self.database_url)
+        with database.session() as session:
             self.source_id = upsert_source(session, self.source["name"], self.source["kind"], self.source).id
         self.writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hypewatch-store")
         self.ticker = asyncio.ensure_future(self._flush_old_batches())
@@ -259,6 +285,7 @@ class StoragePipeline:
         await self._flush()
         if self.writing is not None:
             await self.writing
+        assert self.writer is not None and self.database is not None, "open_spider opens them"
         self.writer.shutdown(wait=True)
         self.database.close()
 
@@ -281,16 +308,18 @@ class StoragePipeline:
         self.writing = loop.run_in_executor(self.writer, self._write, batch)
         self.writing.add_done_callback(functools.partial(self._count, items))
 
-    def _write(self, batch: list) -> list[str]:
+    def _write(self, batch: list[PendingDocument]) -> list[str]:
+        database = self.database
+        assert database is not None, "open_spider opens it"
         try:
-            with self.database.session() as session:
+            with database.session() as session:
                 return [r.status for r in store_batch(session, batch, source_id=self.source_id)]
         except Exception:
             logger.warning("storing a batch of %d pages failed; storing them one by one", len(batch), exc_info=True)
-        statuses = []
+        statuses: list[str] = []
         for pending in batch:
             try:
-                with self.database.session() as session:
+                with database.session() as session:
                     statuses.extend(r.status for r in store_batch(session, [pending], source_id=self.source_id))
             except Exception:
                 logger.exception("could not store %s", pending.document.url)
@@ -299,20 +328,20 @@ class StoragePipeline:
 
     def _count(self, items: list[PageItem], future: asyncio.Future) -> None:
         if future.cancelled() or future.exception() is not None:
-            self.stats.inc_value("hypewatch/errors/storage")
+            self.stats.inc_value(STORAGE_ERRORS)
         else:
             for status in future.result():
-                key = "errors/storage" if status == "error" else f"stored/{status}"
-                self.stats.inc_value(f"hypewatch/{key}")
+                self.stats.inc_value(STORAGE_ERRORS if status == "error" else stat_key("stored", status))
         if self.signals is not None:
             self.signals.send_catch_log(signal=batch_stored, items=items)
 
 
-def _document(item: PageItem):
-    extraction = item.extraction
+def _document(item: PageItem) -> ExtractedDocument:
+    extraction = _extraction(item)
+    url = _canonical_url(item)
     return ExtractedDocument(
-        url=item.canonical_url,
-        domain=urlsplit(item.canonical_url).hostname or "",
+        url=url,
+        domain=urlsplit(url).hostname or "",
         text=extraction.text,
         title=extraction.title,
         author=extraction.author,

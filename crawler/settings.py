@@ -23,7 +23,7 @@ HYPEWATCH_RETRY_BACKOFF     first retry waits this many seconds; each further re
 HYPEWATCH_RETRY_BACKOFF_MAX longest wait before a retry (also caps a server's Retry-After).
 HYPEWATCH_PROGRESS_INTERVAL seconds between progress lines on stdout (0: none).
 
-A shared crawl (several processes on one run, see crawler.frontier) is set by these; with
+A shared crawl (several processes on one run, see crawler.shared_run and crawler.frontier) is set by these; with
 HYPEWATCH_REDIS_URL empty the crawl is a plain single-process one:
 
 HYPEWATCH_REDIS_URL         the Redis server holding the shared frontier.

@@ -108,13 +108,15 @@ def _parse_source(entry: Any, *, where: str, position: int) -> SourceConfig:
     if kind not in KINDS:
         raise fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
     start_urls = _string_list(entry.get("start_urls"), fail, "start_urls", required=True)
+    hosts = set()
     for url in start_urls:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise fail("start_urls", f"{url!r} is not an http(s) URL")
+        hosts.add(parts.hostname)
     domains = _string_list(entry.get("allowed_domains"), fail, "allowed_domains", required=False)
     if not domains:
-        domains = sorted({urlsplit(url).hostname for url in start_urls})
+        domains = sorted(hosts)
     domains = [d.lower().lstrip(".") if d != ANY_DOMAIN else d for d in domains]
     schedule = entry.get("schedule", DEFAULT_SCHEDULE)
     if not isinstance(schedule, str):

@@ -16,7 +16,11 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from crawler.counts import READY, WORKERS_PEAK_MB
+from crawler.resources import vmhwm_mb
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def start_scoring_worker(model_dir: str, model_version: str | None) -> None:
     global _model
     from classifier.registry import ModelRegistry
 
-    _model, _info = ModelRegistry(model_dir).load(model_version)
+    _model, _info = ModelRegistry(Path(model_dir)).load(model_version)
 
 
 def score_text(text: str) -> dict[str, Any]:
@@ -87,7 +91,7 @@ class ProcessWorkers:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.crawler.stats.max_value("hypewatch/memory/workers_peak_mb", self.peak_rss_mb())
+            self.crawler.stats.max_value(WORKERS_PEAK_MB, self.peak_rss_mb())
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
@@ -120,7 +124,7 @@ class ProcessWorkers:
         if not self.is_ready:
             self.is_ready = True
             seconds = round(time.monotonic() - self.opened_at, 3)
-            self.crawler.stats.set_value(f"hypewatch/ready/{self.name}", seconds)
+            self.crawler.stats.set_value(READY + self.name, seconds)
             logger.info("%s workers ready after %.1f s", self.name, seconds)
 
     def _replace_broken_pool(self) -> None:
@@ -135,13 +139,5 @@ class ProcessWorkers:
 
     def peak_rss_mb(self) -> float:
         """The largest peak resident memory of this pool's processes (from /proc; 0 elsewhere)."""
-        peaks = [0.0]
-        for process in getattr(self.pool, "_processes", {}).values():
-            try:
-                with open(f"/proc/{process.pid}/status", encoding="ascii") as status:
-                    for line in status:
-                        if line.startswith("VmHWM:"):
-                            peaks.append(int(line.split()[1]) / 1024)
-            except OSError:
-                continue
-        return round(max(peaks), 1)
+        peaks = [vmhwm_mb(process.pid) for process in getattr(self.pool, "_processes", {}).values()]
+        return round(max([0.0, *(peak for peak in peaks if peak is not None)]), 1)

@@ -2,7 +2,7 @@
 
 With HYPEWATCH_REDIS_URL set, `hypewatch crawl` and the scheduler crawl nothing themselves. For each
 source they open a crawl run in the database and publish it in Redis: its crawl spec and its start
-requests (`crawler.frontier.SharedRun.publish`). Every `hypewatch worker` (`hypewatch.worker`), on
+requests (`crawler.shared_run.SharedRun.publish`). Every `hypewatch worker` (`hypewatch.worker`), on
 any machine, starts a crawl process for each published run (up to its --concurrency at once), and
 those crawl processes share the run's frontier (crawler.frontier). The process that published the
 run waits for it:
@@ -34,9 +34,10 @@ from urllib.parse import urlsplit
 
 import redis
 
-from crawler.extensions import run_counts
-from crawler.frontier import RunKeys, SharedRun, redis_client, start_requests
+from crawler.counts import run_counts
+from crawler.shared_run import RunKeys, SharedRun, redis_client
 from crawler.sources import SourceConfig
+from crawler.spiders import start_requests
 from hypewatch.app import Hypewatch
 from hypewatch.errors import DistributedError
 from hypewatch.runs import (

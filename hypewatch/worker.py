@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from classifier.errors import ModelFileError
-from crawler.extensions import run_counts
-from crawler.frontier import RunKeys, SharedRun, active_runs
+from crawler.counts import run_counts
+from crawler.shared_run import RunKeys, SharedRun, active_runs
 from crawler.spec import CrawlSpec
 from hypewatch.app import Hypewatch
 from hypewatch.distributed import connect

@@ -1,4 +1,4 @@
-"""crawler.frontier and crawler.request_codec: the shared queue's bookkeeping, on the local Redis."""
+"""crawler.shared_run and crawler.request_codec: the shared queue's bookkeeping, on the local Redis."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from scrapy import Request
 from scrapy.utils.request import request_from_dict
 
 from crawler import request_codec
-from crawler.frontier import RunKeys, SharedRun, active_runs, alive_key, start_requests
+from crawler.shared_run import RunKeys, SharedRun, active_runs, alive_key
 from crawler.sources import SourceConfig
+from crawler.spiders import start_requests
 
 pytestmark = pytest.mark.redis
 

@@ -11,13 +11,13 @@ from scrapy.settings import Settings
 
 import crawler.settings as crawl_settings
 from crawler.middlewares import (
-    PAGE_META,
     BackoffRetryMiddleware,
     BlockedRequest,
     NetGuardMiddleware,
     PageBudgetMiddleware,
     retry_after_seconds,
 )
+from crawler.vocabulary import PAGE_META
 
 
 class Stats:

@@ -21,7 +21,7 @@ from conftest import SEEDS_DIR, _fresh_postgres_database, wait_for
 from sqlalchemy import func, select
 
 from crawler.demo_site import ROBOTS_DISALLOWED, serve_demo_site
-from crawler.frontier import RunKeys, SharedRun
+from crawler.shared_run import RunKeys, SharedRun
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawls
 from hypewatch.scheduling import HypewatchScheduler

@@ -21,17 +21,17 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 
+from crawler.counts import stat_key
 from crawler.items import PageItem
-from crawler.middlewares import PAGE_META, BlockedRequest
+from crawler.middlewares import BlockedRequest
 from crawler.signals import request_failed
 from crawler.sources import SourceConfig
+from crawler.vocabulary import DEPTH_META, OFF_TOPIC, PAGE_META, ROBOTS_DISALLOWED, SKIPPED_KINDS
 
-OFF_TOPIC = "off-topic"
 HEAD_BYTES = 200_000
 # The reactor thread does not parse whole pages (workers do): the canonical link is found by pattern.
 _CANONICAL_LINK = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
 _HREF = re.compile(rb"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
-DEPTH_META = "hypewatch_depth"
 
 
 class HypewatchSpider(scrapy.Spider):
@@ -63,13 +63,13 @@ class HypewatchSpider(scrapy.Spider):
                        meta={PAGE_META: True, DEPTH_META: depth})
 
     def count(self, key: str) -> None:
-        self.crawler.stats.inc_value(f"hypewatch/{key}")
+        self.crawler.stats.inc_value(stat_key(key))
 
     # ------------------------------------------------------------------ pages
     def parse_page(self, response: Response):
         self.count("fetched")
         depth = response.meta.get(DEPTH_META, 0)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         href = declared_canonical(response.body)
         declared = response.urljoin(href) if href else None
         links = []
@@ -112,13 +112,14 @@ class HypewatchSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         kind = error_kind(failure)
-        if kind in ("robots-disallowed", "page-budget"):
+        if kind in SKIPPED_KINDS:
             self.count(f"skipped/{kind}")
         elif kind:
             self.count(f"errors/{kind}")
         self.logger.debug("%s: %s", kind, failure.getErrorMessage())
-        if getattr(failure, "request", None) is not None:  # Scrapy sets it before calling an errback
-            self.crawler.signals.send_catch_log(signal=request_failed, request=failure.request)
+        request = getattr(failure, "request", None)  # Scrapy sets it before calling an errback
+        if request is not None:
+            self.crawler.signals.send_catch_log(signal=request_failed, request=request)
 
 
 def declared_canonical(body: bytes) -> str | None:
@@ -142,7 +143,7 @@ def error_kind(failure: Failure) -> str:
     if isinstance(exc, IgnoreRequest):
         message = str(exc).lower()
         if "robots.txt" in message:
-            return "robots-disallowed"
+            return ROBOTS_DISALLOWED
         if "redirect" in message:
             return "too-many-redirects"
         return "ignored"

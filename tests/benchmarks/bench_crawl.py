@@ -96,7 +96,7 @@ def serve(pages: dict[str, bytes]) -> ThreadingHTTPServer:
 def trafilatura_alone(pages: dict[str, bytes]) -> dict:
     extract_html(next(iter(pages.values())))  # first-use costs (as the crawl's extraction processes warm up too)
     started, cpu_started = time.perf_counter(), time.process_time()
-    ok = sum(extract_html(body, f"http://127.0.0.1/pages/{sha}.html").ok for sha, body in pages.items())
+    ok = sum(extract_html(body, f"http://127.0.0.1/pages/{sha}.html").status == "ok" for sha, body in pages.items())
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "pages_per_s": round(len(pages) / seconds, 2),
             "extracted": ok}
