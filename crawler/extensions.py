@@ -14,7 +14,7 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.counts import PREFIX, WORKERS_PEAK_MB, run_counts, stat_key
+from crawler.counts import EXTRACTION_PEAK_MB, PREFIX, run_counts, stat_key
 from crawler.resources import cpu_seconds, peak_rss_mb
 
 logger = logging.getLogger(__name__)
@@ -77,9 +77,9 @@ class ProgressReporter:
             "reason": reason,
             "seconds": round(time.monotonic() - self.opened_at, 3),
             "peak_rss_mb": peak_rss_mb(),
-            "workers_peak_rss_mb": self.crawler.stats.get_value(WORKERS_PEAK_MB, 0),
+            "extraction_peak_rss_mb": self.crawler.stats.get_value(EXTRACTION_PEAK_MB, 0),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
-            "workers_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
+            "extraction_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
             **counts,
         })
 

@@ -14,7 +14,7 @@ the enqueuer pushes the start requests into the request queue itself (`SharedRun
 `FrontierMiddleware` drops the spider's own; the scheduler subclass does its own counting
 (scrapy-redis passes the deprecated `spider=` to the stats collector).
 
-"Worker" here is one crawl process of a shared run (HYPEWATCH_WORKER_ID), not the extraction and
+"Worker" here is one crawl process of a shared run (HYPEWATCH_CRAWL_PROCESS_ID), not the extraction and
 scoring processes of `crawler.workers`.
 """
 
@@ -40,7 +40,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawler import signals as hypewatch_signals
-from crawler.counts import FETCHED, PREFIX, READY, SUMMED_GROUPS, WORKERS_PEAK_MB
+from crawler.counts import EXTRACTION_PEAK_MB, FETCHED, PREFIX, READY, SUMMED_GROUPS
 from crawler.items import PageItem
 from crawler.resources import cpu_seconds, peak_rss_mb
 from crawler.shared_run import RunKeys, SharedRun
@@ -185,8 +185,8 @@ class SharedScheduler(Scheduler):
     def bind(self, crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.worker = settings.get("HYPEWATCH_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
-        self.heartbeat_ttl = settings.getfloat("HYPEWATCH_WORKER_HEARTBEAT")
+        self.worker = settings.get("HYPEWATCH_CRAWL_PROCESS_ID") or f"{socket.gethostname()}:{os.getpid()}"
+        self.heartbeat_ttl = settings.getfloat("HYPEWATCH_CRAWL_HEARTBEAT")
         self.run = SharedRun(self.server, RunKeys(settings.get("HYPEWATCH_REDIS_PREFIX"),
                                                   settings.getint("HYPEWATCH_RUN_ID")))
         self.acks = _Acknowledgements(self.run, self.worker, crawler.stats)
@@ -344,9 +344,9 @@ class SharedScheduler(Scheduler):
             "worker": self.worker, "reason": reason, "opened_at": self.opened_at,
             "ready_at": self.opened_at + max(ready, default=0.0), "closed_at": time.time(),
             "fetched": int(stats.get_value(FETCHED, 0)), "peak_rss_mb": peak_rss_mb(),
-            "workers_peak_rss_mb": stats.get_value(WORKERS_PEAK_MB, 0),
+            "extraction_peak_rss_mb": stats.get_value(EXTRACTION_PEAK_MB, 0),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
-            "workers_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),
+            "extraction_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),
         }
 
 

@@ -116,8 +116,9 @@ class ExtractionPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        workers = ProcessWorkers(crawler, "extraction", settings.getint("HYPEWATCH_WORKERS"), start_extraction_worker)
-        return cls(workers, timeout=settings.getfloat("HYPEWATCH_WORKER_TIMEOUT"),
+        workers = ProcessWorkers(crawler, "extraction", settings.getint("HYPEWATCH_EXTRACTION_PROCESSES"),
+                                 start_extraction_worker)
+        return cls(workers, timeout=settings.getfloat("HYPEWATCH_EXTRACTION_TIMEOUT"),
                    min_words=settings.getint("HYPEWATCH_MIN_ARTICLE_WORDS"),
                    max_link_ratio=settings.getfloat("HYPEWATCH_MAX_LINK_RATIO"), max_pending=4 * workers.processes)
 
@@ -211,7 +212,7 @@ class ScoringPipeline:
         settings = crawler.settings
         model = (settings.get("HYPEWATCH_MODEL_DIR"), settings.get("HYPEWATCH_MODEL_VERSION") or None)
         workers = ProcessWorkers(crawler, "scoring", 1, start_scoring_worker, model)
-        return cls(workers, settings.getfloat("HYPEWATCH_WORKER_TIMEOUT"),
+        return cls(workers, settings.getfloat("HYPEWATCH_EXTRACTION_TIMEOUT"),
                    settings.getbool("HYPEWATCH_STORE_OFF_TOPIC"), crawler.stats)
 
     async def open_spider(self) -> None:

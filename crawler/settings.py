@@ -11,8 +11,8 @@ HYPEWATCH_DATABASE_URL      where pages, versions and predictions are stored.
 HYPEWATCH_MODEL_DIR         the model registry directory.
 HYPEWATCH_MODEL_VERSION     the model version that scores every page (default: the registry's current one).
 HYPEWATCH_MAX_PAGES         page budget of this crawl (the source's max_pages, or --max-pages).
-HYPEWATCH_WORKERS           worker processes extracting text (0: one per CPU); one more holds the model.
-HYPEWATCH_WORKER_TIMEOUT    seconds one page's extraction (or scoring) may take before it is given up.
+HYPEWATCH_EXTRACTION_PROCESSES  processes extracting text (0: one per CPU); one more holds the model.
+HYPEWATCH_EXTRACTION_TIMEOUT    seconds one page's extraction (or scoring) may take before it is given up.
 HYPEWATCH_MIN_ARTICLE_WORDS extracted texts shorter than this are not articles ("not-article:too-short").
 HYPEWATCH_MAX_LINK_RATIO    texts made more than this share of the page's link texts are index pages
                             ("not-article:link-list").
@@ -29,9 +29,9 @@ HYPEWATCH_REDIS_URL empty the crawl is a plain single-process one:
 HYPEWATCH_REDIS_URL         the Redis server holding the shared frontier.
 HYPEWATCH_REDIS_PREFIX      prefix of every Redis key hypewatch uses.
 HYPEWATCH_RUN_ID            the crawl run this process works on.
-HYPEWATCH_WORKER_ID         this process's name among the run's workers (unique).
-HYPEWATCH_WORKER_HEARTBEAT  seconds after its last heartbeat that a worker counts as lost and the
-                            requests it had taken are queued again.
+HYPEWATCH_CRAWL_PROCESS_ID  this crawl process's name among the run's crawl processes (unique).
+HYPEWATCH_CRAWL_HEARTBEAT   seconds after its last heartbeat that a crawl process counts as lost and
+                            the requests it had taken are queued again.
 """
 
 BOT_NAME = "hypewatch"
@@ -96,8 +96,8 @@ HYPEWATCH_DATABASE_URL = ""
 HYPEWATCH_MODEL_DIR = ""
 HYPEWATCH_MAX_PAGES = 500
 HYPEWATCH_MODEL_VERSION = ""
-HYPEWATCH_WORKERS = 0
-HYPEWATCH_WORKER_TIMEOUT = 60.0
+HYPEWATCH_EXTRACTION_PROCESSES = 0
+HYPEWATCH_EXTRACTION_TIMEOUT = 60.0
 HYPEWATCH_MIN_ARTICLE_WORDS = 50
 HYPEWATCH_MAX_LINK_RATIO = 0.5
 HYPEWATCH_STORE_OFF_TOPIC = False
@@ -109,5 +109,5 @@ HYPEWATCH_PROGRESS_INTERVAL = 0.5
 HYPEWATCH_REDIS_URL = ""
 HYPEWATCH_REDIS_PREFIX = "hypewatch"
 HYPEWATCH_RUN_ID = 0
-HYPEWATCH_WORKER_ID = ""
-HYPEWATCH_WORKER_HEARTBEAT = 30.0
+HYPEWATCH_CRAWL_PROCESS_ID = ""
+HYPEWATCH_CRAWL_HEARTBEAT = 30.0

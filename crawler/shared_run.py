@@ -27,7 +27,7 @@ Redis keys, PREFIX being HYPEWATCH_REDIS_PREFIX (the Lua scripts build some key 
 themselves, so this needs one Redis server, not a Redis Cluster):
 
     PREFIX:runs                   hash: run id -> crawl spec (JSON) of every run being crawled
-    PREFIX:worker:<w>             worker w's heartbeat; expires after HYPEWATCH_WORKER_HEARTBEAT s
+    PREFIX:worker:<w>             worker w's heartbeat; expires after HYPEWATCH_CRAWL_HEARTBEAT s
     PREFIX:run:<id>:requests      the request queue (scrapy-redis PriorityQueue, a sorted set)
     PREFIX:run:<id>:dupefilter    fingerprints of the requests queued so far (scrapy-redis RFPDupeFilter)
     PREFIX:run:<id>:tokens        the last in-flight token handed out (a counter)
@@ -40,7 +40,7 @@ themselves, so this needs one Redis server, not a Redis Cluster):
     PREFIX:run:<id>:budget        page requests sent so far (the page budget)
     PREFIX:run:<id>:problems      list: messages for the run's record (a worker lacking the model...)
 
-"Worker" here is one crawl process working on a shared run (HYPEWATCH_WORKER_ID), not the
+"Worker" here is one crawl process working on a shared run (HYPEWATCH_CRAWL_PROCESS_ID), not the
 extraction and scoring processes of `crawler.workers`.
 """
 

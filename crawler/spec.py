@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 REQUIRED = ("source", "database_url", "model_dir")
-MACHINE_FIELDS = ("database_url", "model_dir")  # each machine's own (and they may hold credentials)
 
 
 @dataclass(frozen=True)
@@ -51,5 +50,6 @@ class CrawlSpec:
         return [name for name in REQUIRED if not getattr(self, name)]
 
     def published(self) -> CrawlSpec:
-        """This spec as a shared run publishes it: without the publishing machine's own values."""
-        return replace(self, **{name: "" for name in MACHINE_FIELDS})
+        """This spec as a shared run publishes it: without the publishing machine's own values
+        (each worker uses its own database URL and model directory, which may hold credentials)."""
+        return replace(self, database_url="", model_dir="")

@@ -1,4 +1,4 @@
-"""Worker processes: extraction and scoring run there, off the reactor thread.
+"""Extraction processes: extraction and scoring run there, off the reactor thread.
 
 Each pipeline that needs them owns a `ProcessWorkers`: the extraction pipeline several processes
 (one per CPU by default), the scoring pipeline one process holding the model (scoring is a few
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crawler.counts import READY, WORKERS_PEAK_MB
+from crawler.counts import EXTRACTION_PEAK_MB, READY
 from crawler.resources import vmhwm_mb
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class ProcessWorkers:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.crawler.stats.max_value(WORKERS_PEAK_MB, self.peak_rss_mb())
+            self.crawler.stats.max_value(EXTRACTION_PEAK_MB, self.peak_rss_mb())
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 

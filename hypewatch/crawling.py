@@ -78,9 +78,9 @@ class _Outcome:
     def measures(self) -> dict[str, Any]:
         final = self.final or {}
         return {"crawl_seconds": final.get("seconds"), "peak_rss_mb": final.get("peak_rss_mb"),
-                "extraction_peak_rss_mb": final.get("workers_peak_rss_mb"),
+                "extraction_peak_rss_mb": final.get("extraction_peak_rss_mb"),
                 "extraction_ready_seconds": final.get("ready", {}), "cpu_seconds": final.get("cpu_seconds"),
-                "extraction_cpu_seconds": final.get("workers_cpu_seconds")}
+                "extraction_cpu_seconds": final.get("extraction_cpu_seconds")}
 
 
 class _CrawlProcess:

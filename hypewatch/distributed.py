@@ -209,8 +209,8 @@ def _summary(row: CrawlRun, run: _Run, reports: list[dict[str, Any]]) -> CrawlSu
     return CrawlSummary.of_run(
         row, run.started_at, crawl_seconds=crawl_seconds,
         peak_rss_mb=max((r["peak_rss_mb"] for r in reports), default=None),
-        extraction_peak_rss_mb=max((r["workers_peak_rss_mb"] for r in reports), default=None),
+        extraction_peak_rss_mb=max((r["extraction_peak_rss_mb"] for r in reports), default=None),
         cpu_seconds=round(sum(r["cpu_seconds"] for r in reports), 3) if reports else None,
-        extraction_cpu_seconds=round(sum(r["workers_cpu_seconds"] for r in reports), 3) if reports else None,
+        extraction_cpu_seconds=round(sum(r["extraction_cpu_seconds"] for r in reports), 3) if reports else None,
         crawl_processes=len(reports),
     )

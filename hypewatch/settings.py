@@ -29,7 +29,7 @@ from hypewatch.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 # Variables renamed when "worker" came to mean only `hypewatch worker`: the old names still work.
-RENAMED = {"HYPEWATCH_CRAWL_HEARTBEAT": "HYPEWATCH_WORKER_HEARTBEAT",
+RENAMED = {"HYPEWATCH_CRAWL_HEARTBEAT": "HYPEWATCH_CRAWL_HEARTBEAT",
            "HYPEWATCH_EXTRACTION_PROCESSES": "HYPEWATCH_CRAWL_WORKERS"}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
