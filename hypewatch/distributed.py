@@ -198,7 +198,7 @@ def _conclude(status: str, message: str | None, counts: dict[str, Any], counters
         message = f"{message}: no worker took this run; start `hypewatch worker` (with the same HYPEWATCH_REDIS_URL)"
     notes = [message] if message else []
     if counters.get("hypewatch/requeued"):
-        notes.append(f"{counters['hypewatch/requeued']} request(s) of lost crawl processes were queued again")
+        notes.append(f"{counters['hypewatch/requeued']} request(s) of lost workers were queued again")
     notes += problems
     return status, "; ".join(notes) or None
 

@@ -130,3 +130,14 @@ def test_export_lists_saved_pages(run_cli, local_site, clinic_url, tmp_path):
     assert csv_run.exit_code == 0, csv_run.stderr
     header, *body = out.read_text().splitlines()
     assert header.startswith("url,title,domain,published,versions,hype_score,relevance") and len(body) == 2
+
+
+def test_report_and_export_show_the_one_hype_band(run_cli, clinic_url, tmp_path):
+    from classifier.signals import hype_band
+
+    checked = json.loads(run_cli("check", "--save", "--json", "--allow-private", clinic_url).stdout)
+    band = hype_band(checked["hype_score"])
+    report = run_cli("check", "--allow-private", clinic_url)
+    assert f"Hype score {checked['hype_score']:.0f}/100 ({band})" in report.stdout
+    exported = [json.loads(line) for line in run_cli("export").stdout.splitlines()]
+    assert [row["hype_band"] for row in exported] == [hype_band(exported[0]["hype_score"])] == [band]
