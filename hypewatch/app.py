@@ -24,6 +24,7 @@ from crawler.errors import CrawlerError
 from crawler.extract import Extraction, extract_html, extract_plain_text
 from crawler.fetch import fetch, looks_like_html
 from hypewatch.errors import TargetError
+from hypewatch.inputs import InputError, read_capped, read_regular_file
 from hypewatch.settings import Settings
 from storage.db import Database
 from storage.repository import ExtractedDocument, StoreResult, register_model_version, store_document, store_prediction
@@ -134,7 +135,10 @@ class Hypewatch:
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
         scheme = urlsplit(target).scheme.lower()
         if target == "-":
-            data = (stdin or sys.stdin.buffer).read()
+            try:
+                data = read_capped(stdin or sys.stdin.buffer, self.settings.max_download_bytes)
+            except InputError as exc:
+                raise TargetError("standard input", str(exc)) from None
             return None, _html_or_none(data), _extract_bytes(data, prefer_html=None)
         if scheme in ("http", "https"):
             try:
@@ -157,15 +161,9 @@ class Hypewatch:
         if suffix not in HTML_SUFFIXES + TEXT_SUFFIXES:
             raise TargetError(target, "unsupported file type: give an .html, .htm or .txt file, a URL, or - for stdin")
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise TargetError(target, "no such file") from None
-        except IsADirectoryError:
-            raise TargetError(target, "is a directory") from None
-        except OSError as exc:
-            raise TargetError(target, f"cannot read file: {exc.strerror}") from None
-        if len(data) > self.settings.max_download_bytes:
-            raise TargetError(target, f"file larger than the {self.settings.max_download_bytes // (1024 * 1024)} MB limit")
+            data = read_regular_file(path, self.settings.max_download_bytes)
+        except InputError as exc:
+            raise TargetError(target, str(exc)) from None
         if suffix in HTML_SUFFIXES:
             return data, _extract_bytes(data, prefer_html=True)
         return None, _extract_bytes(data, prefer_html=False)

@@ -91,12 +91,14 @@ def import_labels(app: Hypewatch, path: Path, fmt: str, author: str | None) -> N
 
 
 def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise LabelFileError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
-    if path.stat().st_size > MAX_IMPORT_BYTES:
-        raise LabelFileError(f"{path}: larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    from hypewatch.inputs import InputError, read_regular_file
+
     try:
-        return path.read_text(encoding="utf-8")
+        data = read_regular_file(path, MAX_IMPORT_BYTES)
+    except InputError as exc:
+        raise LabelFileError(f"{path}: {exc}") from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise LabelFileError(f"{path}: not UTF-8 text") from None
 

@@ -141,3 +141,36 @@ def test_report_and_export_show_the_one_hype_band(run_cli, clinic_url, tmp_path)
     assert f"Hype score {checked['hype_score']:.0f}/100 ({band})" in report.stdout
     exported = [json.loads(line) for line in run_cli("export").stdout.splitlines()]
     assert [row["hype_band"] for row in exported] == [hype_band(exported[0]["hype_score"])] == [band]
+
+
+def test_standard_input_over_the_cap_is_refused_in_one_line(run_cli):
+    result = run_cli("check", "-", input=b"stem cells cure MS. " * 1000, env={"HYPEWATCH_MAX_DOWNLOAD_BYTES": "4096"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["hypewatch: error: standard input: larger than the 0.00390625 MB limit"]
+
+
+def test_an_endless_standard_input_stops_at_the_cap(cli_env):
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    endless = subprocess.Popen(["yes", "stem cells cure multiple sclerosis"], stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "hypewatch", "check", "-"], stdin=endless.stdout,
+                              capture_output=True, timeout=60, cwd=PROJECT_ROOT,
+                              env={**cli_env, "HYPEWATCH_MAX_DOWNLOAD_BYTES": str(1024 * 1024)})
+    finally:
+        endless.kill()
+        endless.wait()
+    assert proc.returncode == 2 and b"larger than the 1 MB limit" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_a_fifo_is_not_read(run_cli, tmp_path):
+    import os
+
+    fifo = tmp_path / "named.txt"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would hang
+    result = run_cli("check", str(fifo), timeout=60)
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
