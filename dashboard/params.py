@@ -7,7 +7,8 @@ here; anything malformed is a `BadRequest` naming the parameter, never a silent 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, overload
 
 from fastapi import Query
 
@@ -49,7 +50,15 @@ def parse_int(name: str, value: str | None, default: int, low: int, high: int) -
     return number
 
 
-def parse_choice(name: str, value: str | None, choices, default: str | None) -> str | None:
+@overload
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: str) -> str: ...
+
+
+@overload
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: None) -> str | None: ...
+
+
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: str | None) -> str | None:
     value = _blank(value)
     if value is None:
         return default
