@@ -1,7 +1,7 @@
 """Counting, filtering and ranking over the in-memory `Facts`: the figures every page shows.
 
-Each function returns the same types as its SQL twin in `queries` (which the tests hold it to);
-only the rows on screen are then read from the database.
+Each function returns a `dashboard.figures` type; the tests hold every one to its definition in
+SQL (tests/sql_twins.py). Only the rows on screen are then read from the database.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 
 from classifier.signals import SIGNALS
 from dashboard.facts import Facts
-from dashboard.queries import HIGH_HYPE, SILENT_AFTER, ArticleFilters, GroupStats, Summary, Trends
+from dashboard.figures import HIGH_HYPE, SILENT_AFTER, GroupStats, Summary, Trends
+from dashboard.filters import ArticleFilters
 
 SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}
 

@@ -20,11 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from classifier.signals import SIGNALS
-from dashboard import presentation, queries
+from dashboard import crawl_runs, figures, presentation, reads, serialise
 from dashboard.app import Dashboard, iter_session
 from dashboard.errors import NotFound
+from dashboard.filters import DOMAIN_SORTS, ArticleFilters
 from dashboard.params import article_filters, parse_choice, parse_int
-from dashboard.queries import ArticleFilters
 from dashboard.vendor import vendor_file
 
 router = APIRouter()
@@ -40,15 +40,15 @@ def reader(request: Request, session: Session):
     return dashboard_of(request).reader(session)
 
 
-def article_page_json(page: queries.ArticlePage) -> dict[str, Any]:
+def article_page_json(page: figures.ArticlePage) -> dict[str, Any]:
     return {
         "total": page.total, "page": page.filters.page, "per_page": page.filters.per_page, "pages": page.pages,
         "filters": page.filters.as_params(), "articles": [r.to_dict() for r in page.rows],
     }
 
 
-def trends_json(trends: queries.Trends) -> dict[str, Any]:
-    return {**trends.to_dict(), "signals": presentation.signal_meta(), "high_hype_threshold": queries.HIGH_HYPE}
+def trends_json(trends: figures.Trends) -> dict[str, Any]:
+    return {**trends.to_dict(), "signals": presentation.signal_meta(), "high_hype_threshold": figures.HIGH_HYPE}
 
 
 # ---------------------------------------------------------------- health
@@ -87,7 +87,7 @@ def api_articles(request: Request, session: SessionDep, filters: FiltersDep) -> 
 def api_article(session: SessionDep, article_id: int,
                 version: Annotated[int | None, Query(description="A version id (default: the current one).")] = None
                 ) -> dict[str, Any]:
-    detail = queries.article_detail(session, article_id, version)
+    detail = reads.article_detail(session, article_id, version)
     if detail is None:
         raise NotFound(f"no article {article_id}" + (f" with version {version}" if version else ""))
     return {
@@ -99,9 +99,9 @@ def api_article(session: SessionDep, article_id: int,
             "language": detail.version.language, "site_name": detail.version.site_name,
             "fetched_at": detail.version.fetched_at.isoformat(), "text": detail.version.text,
         },
-        "prediction": queries.prediction_dict(detail.prediction),
+        "prediction": serialise.prediction_dict(detail.prediction),
         "versions": detail.versions,
-        "labels": [queries.label_dict(label) for label in detail.labels],
+        "labels": [serialise.label_dict(label) for label in detail.labels],
     }
 
 
@@ -124,7 +124,7 @@ def api_domains(request: Request, session: SessionDep, filters: FiltersDep,
                                                                       "name or last_seen.")] = None,
                 limit: Annotated[str | None, Query(description="At most this many (default 200).")] = None
                 ) -> dict[str, Any]:
-    sort = parse_choice("domain_sort", domain_sort, queries.DOMAIN_SORTS, "articles")
+    sort = parse_choice("domain_sort", domain_sort, DOMAIN_SORTS, "articles")
     rows = reader(request, session).domains(filters, sort=sort, limit=parse_int("limit", limit, 200, 1, 100_000))
     return {"domains": [d.to_dict() for d in rows]}
 
@@ -145,8 +145,8 @@ def api_runs(session: SessionDep,
              source: Annotated[str | None, Query(description="Only this source's runs.")] = None,
              page: Annotated[str | None, Query(description="Page number, from 1.")] = None) -> dict[str, Any]:
     number = parse_int("page", page, 1, 1, 1_000_000)
-    runs, total = queries.list_runs(session, source=source or None, page=number)
-    return {"total": total, "page": number, "runs": runs, "health": queries.crawl_health(session).to_dict()}
+    runs, total = crawl_runs.list_runs(session, source=source or None, page=number)
+    return {"total": total, "page": number, "runs": runs, "health": crawl_runs.crawl_health(session).to_dict()}
 
 
 # ---------------------------------------------------------------- exports

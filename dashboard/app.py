@@ -30,7 +30,6 @@ from dashboard.cache import AggregateCache
 from dashboard.errors import DashboardError
 from dashboard.facts import Facts, FactStore, read_stamp
 from dashboard.search import SearchIndex
-from dashboard.service import Reader
 from dashboard.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -40,6 +39,7 @@ from dashboard.security import (
     new_csrf_token,
     safe_link,
 )
+from dashboard.service import Reader
 from storage.db import Database
 
 logger = logging.getLogger(__name__)

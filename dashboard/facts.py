@@ -23,7 +23,7 @@ from sqlalchemy import Row, exists, select, union
 from sqlalchemy.orm import Session
 
 from classifier.signals import SIGNALS
-from dashboard.queries import ARTICLE_DATE
+from dashboard.reads import ARTICLE_DATE
 from dashboard.sqlfuncs import days_since_epoch, epoch_seconds
 from storage.models import CrawlRun, DocumentVersion, Label, Page, Prediction, Source
 

@@ -8,17 +8,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from classifier.signals import SIGNAL_INFO, SIGNALS
-from dashboard import queries
+from dashboard import crawl_runs, figures, reads, serialise
 from dashboard.api import dashboard_of, reader
 from dashboard.app import base_context, iter_session
 from dashboard.errors import BadRequest, Forbidden, NotFound
+from dashboard.filters import DOMAIN_SORTS, ArticleFilters
 from dashboard.labelling import parse_label_form
 from dashboard.params import article_filters, parse_choice, parse_int
-from dashboard.queries import ArticleFilters
 from dashboard.security import CSRF_COOKIE, CSRF_FIELD, csrf_tokens_match
 from dashboard.textview import diff_versions, evidence_marks, highlight
 from storage.repository import add_label
@@ -37,7 +37,7 @@ def query_string(params: dict[str, str]) -> str:
 
 
 def _source_options(request: Request, session: Session) -> list[str]:
-    names = set(queries.source_names(session)) | {n for n, _ in dashboard_of(request).config.configured_sources}
+    names = set(reads.source_names(session)) | {n for n, _ in dashboard_of(request).config.configured_sources}
     return sorted(names)
 
 
@@ -49,7 +49,7 @@ def overview(request: Request, session: SessionDep, filters: FiltersDep) -> Resp
                   sources=_source_options(request, session), rising=_rising(data["trends"]), **data)
 
 
-def _rising(trends: queries.Trends, weeks: int = 4) -> dict[str, Any] | None:
+def _rising(trends: figures.Trends, weeks: int = 4) -> dict[str, Any] | None:
     """Mean hype of the last `weeks` weeks with data against the `weeks` before them."""
     points = [(n, h) for n, h in zip(trends.articles, trends.mean_hype, strict=True) if n]
     if len(points) < 2 * weeks:
@@ -76,10 +76,10 @@ def articles(request: Request, session: SessionDep, filters: FiltersDep) -> Resp
 @router.get("/articles/{article_id}")
 def article(request: Request, session: SessionDep, article_id: int, version: int | None = None,
             saved: int | None = None) -> Response:
-    detail = queries.article_detail(session, article_id, version)
+    detail = reads.article_detail(session, article_id, version)
     if detail is None:
         raise NotFound(f"There is no article {article_id}" + (f" with version {version}." if version else "."))
-    prediction = queries.prediction_dict(detail.prediction)
+    prediction = serialise.prediction_dict(detail.prediction)
     text = detail.version.text
     marks = []
     if prediction:
@@ -122,9 +122,9 @@ async def submit_label(request: Request, article_id: int) -> Response:
         raise Forbidden("The form's security token is missing or stale. Reload the page and submit again.")
     judgement, version_id, author = parse_label_form(form, request.state.user, board.config.username)
 
-    def store() -> queries.ArticleDetail:
+    def store() -> figures.ArticleDetail:
         with board.session() as session:
-            detail = queries.article_detail(session, article_id, version_id)
+            detail = reads.article_detail(session, article_id, version_id)
             if detail is None:
                 raise NotFound(f"There is no article {article_id} with version {version_id}.")
             spans = [span for spans in (judgement["evidence"] or {}).values() for span in spans]
@@ -148,7 +148,7 @@ def queue(request: Request, session: SessionDep, filters: FiltersDep) -> Respons
 @router.get("/sources")
 def sources(request: Request, session: SessionDep, filters: FiltersDep, domain_sort: str | None = None,
             limit: str | None = None) -> Response:
-    sort = parse_choice("domain_sort", domain_sort, queries.DOMAIN_SORTS, "articles")
+    sort = parse_choice("domain_sort", domain_sort, DOMAIN_SORTS, "articles")
     shown = parse_int("limit", limit, 100, 1, 100_000)
     view = reader(request, session)
     domains = view.domains(filters, sort=sort, limit=shown + 1)
@@ -174,8 +174,8 @@ def domain_page(request: Request, session: SessionDep, name: str, filters: Filte
 @router.get("/runs")
 def runs(request: Request, session: SessionDep, source: str | None = None, page: str | None = None) -> Response:
     number = parse_int("page", page, 1, 1, 1_000_000)
-    rows, total = queries.list_runs(session, source=source or None, page=number)
-    health = queries.crawl_health(session)
+    rows, total = crawl_runs.list_runs(session, source=source or None, page=number)
+    health = crawl_runs.crawl_health(session)
     pages = max(1, -(-total // 50))
     if number > pages and total:
         raise BadRequest(f"There are only {pages} pages of runs.")

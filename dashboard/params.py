@@ -14,7 +14,7 @@ from fastapi import Query
 
 from classifier.signals import SIGNALS
 from dashboard.errors import BadRequest
-from dashboard.queries import LABELLED_CHOICES, RELEVANCE_CHOICES, SORTS, ArticleFilters
+from dashboard.filters import LABELLED_CHOICES, ORDER_CHOICES, RELEVANCE_CHOICES, SORT_CHOICES, ArticleFilters
 
 MAX_PER_PAGE = 200
 MAX_QUERY_CHARS = 200
@@ -114,8 +114,8 @@ def article_filters(
         relevance=parse_choice("relevance", relevance, RELEVANCE_CHOICES, "relevant"),
         labelled=parse_choice("labelled", labelled, LABELLED_CHOICES, "any"),
         q=query,
-        sort=parse_choice("sort", sort, tuple(SORTS), "hype"),
-        order=parse_choice("order", order, ("asc", "desc"), "desc"),
+        sort=parse_choice("sort", sort, SORT_CHOICES, "hype"),
+        order=parse_choice("order", order, ORDER_CHOICES, "desc"),
         page=parse_int("page", page, 1, 1, 1_000_000),
         per_page=parse_int("per_page", per_page, 50, 1, MAX_PER_PAGE),
     )

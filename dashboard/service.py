@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from dashboard import analytics, queries
-from dashboard.queries import ArticleFilters, ArticlePage, ArticleRow, GroupStats, Summary, Trends
+from dashboard import analytics, crawl_runs, reads
+from dashboard.figures import ArticlePage, ArticleRow, GroupStats, Summary, Trends
+from dashboard.filters import ArticleFilters
 
 
 class Reader:
@@ -35,7 +36,7 @@ class Reader:
             versions = self.board.cache.get(("search", filters.q), self.facts.stamp, lambda: index.version_ids(filters.q))
             return self.facts.page_id[np.isin(self.facts.version_id, versions)]
         return self.board.cache.get(("search-like", filters.q), self.facts.stamp,
-                                    lambda: np.array(queries.search_page_ids(self.session, filters.q), dtype=np.int64))
+                                    lambda: np.array(reads.search_page_ids(self.session, filters.q), dtype=np.int64))
 
     # ---------------------------------------------------------------- aggregates
     def trends(self, filters: ArticleFilters) -> Trends:
@@ -46,11 +47,11 @@ class Reader:
 
     def domains(self, filters: ArticleFilters, *, sort: str = "articles", limit: int | None = None,
                 min_relevant: int = 0) -> list[GroupStats]:
-        return analytics.domain_stats(self.facts, filters, queries.newest_seen(self.session), sort=sort, limit=limit,
+        return analytics.domain_stats(self.facts, filters, crawl_runs.newest_seen(self.session), sort=sort, limit=limit,
                                       min_relevant=min_relevant, search_ids=self.search_ids(filters))
 
     def sources(self) -> list[GroupStats]:
-        return queries.source_stats(self.session, self.board.config.configured_sources,
+        return crawl_runs.source_stats(self.session, self.board.config.configured_sources,
                                     analytics.source_group_stats(self.facts))
 
     def overview(self, filters: ArticleFilters) -> dict[str, Any]:
@@ -59,12 +60,12 @@ class Reader:
             "trends": self.trends(filters),
             "top_domains": self.domains(filters, sort="mean_hype", limit=8, min_relevant=2),
             "newest_high_hype": self.rows(analytics.newest_high_hype_ids(self.facts, filters, self.search_ids(filters))),
-            "health": queries.crawl_health(self.session),
+            "health": crawl_runs.crawl_health(self.session),
         }
 
     # ---------------------------------------------------------------- rows
     def rows(self, ids) -> list[ArticleRow]:
-        return queries.rows_by_ids(self.session, list(ids))
+        return reads.rows_by_ids(self.session, list(ids))
 
     def articles(self, filters: ArticleFilters) -> ArticlePage:
         ids = self._ordered(filters)
