@@ -1,7 +1,7 @@
 """Counting, filtering and ranking over the in-memory `Facts`: the figures every page shows.
 
-Each function returns the same types as its SQL twin in `queries` (which the tests hold it to);
-only the rows on screen are then read from the database.
+Each function returns a `dashboard.figures` type; the tests hold every one to its definition in
+SQL (tests/sql_twins.py). Only the rows on screen are then read from the database.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 
 from classifier.signals import SIGNALS
 from dashboard.facts import Facts
-from dashboard.queries import HIGH_HYPE, SILENT_AFTER, ArticleFilters, GroupStats, Summary, Trends
+from dashboard.figures import HIGH_HYPE, SILENT_AFTER, GroupStats, Summary, Trends
+from dashboard.filters import ArticleFilters
 
 SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}
 
@@ -49,12 +50,10 @@ def mask(facts: Facts, filters: ArticleFilters, search_ids: np.ndarray | None = 
 
 # ---------------------------------------------------------------- ordering
 def _sort_key(facts: Facts, sort: str) -> np.ndarray:
-    return {
-        "hype": lambda: facts.hype,
-        "date": lambda: facts.day,
-        "relevance": lambda: facts.relevance,
-        "domain": lambda: facts.domain_rank[facts.domain],
-    }[sort]()
+    if sort == "domain":  # by name: the rank of each row's domain in alphabetical order
+        return facts.domain_rank[facts.domain]
+    keys: dict[str, np.ndarray] = {"hype": facts.hype, "date": facts.day, "relevance": facts.relevance}
+    return keys[sort]
 
 
 def ordered_ids(facts: Facts, keep: np.ndarray, sort: str, order: str) -> np.ndarray:

@@ -12,9 +12,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 STAMP_TTL_SECONDS = 2.0
+T = TypeVar("T")
+S = TypeVar("S", bound=Hashable)
 
 
 class AggregateCache:
@@ -23,9 +25,9 @@ class AggregateCache:
         self.max_age = max_age
         self._entries: OrderedDict[Hashable, tuple[Hashable, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._stamp: tuple[float, Hashable] | None = None
+        self._stamp: tuple[float, Any] | None = None
 
-    def stamp(self, read_stamp: Callable[[], Hashable]) -> Hashable:
+    def stamp(self, read_stamp: Callable[[], S]) -> S:
         """The data stamp, read at most every STAMP_TTL_SECONDS (reading it costs a few index lookups)."""
         now = time.monotonic()
         with self._lock:
@@ -41,7 +43,7 @@ class AggregateCache:
             self._stamp = None
             self._entries.clear()
 
-    def get(self, key: Hashable, stamp: Hashable, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, stamp: Hashable, compute: Callable[[], T]) -> T:
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)

@@ -16,13 +16,14 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import exists, select, union
+from sqlalchemy import Row, exists, select, union
 from sqlalchemy.orm import Session
 
 from classifier.signals import SIGNALS
-from dashboard.queries import ARTICLE_DATE
+from dashboard.reads import ARTICLE_DATE
 from dashboard.sqlfuncs import days_since_epoch, epoch_seconds
 from storage.models import CrawlRun, DocumentVersion, Label, Page, Prediction, Source
 
@@ -189,7 +190,7 @@ class FactStore:
                 select(DocumentVersion.page_id).join(Label, Label.version_id == DocumentVersion.id)
                 .where(Label.id > old.labels)
             ))
-        rows = []
+        rows: list[Row[Any]] = []
         ids = sorted(changed)
         for start in range(0, len(ids), CHUNK):
             rows.extend(session.execute(_row_select().where(Page.id.in_(ids[start:start + CHUNK]))).all())
@@ -203,10 +204,10 @@ class FactStore:
                 stmt = stmt.where(Page.last_seen >= since)
             seen = session.execute(stmt).all()
             if seen:
-                ids, times = zip(*seen, strict=True)
-                rows = updated.positions(ids)
+                seen_ids, times = zip(*seen, strict=True)
+                at = updated.positions(seen_ids)
                 last_seen = updated.last_seen.copy()
-                last_seen[rows[rows >= 0]] = np.array(times, dtype=np.float64)[rows >= 0]
+                last_seen[at[at >= 0]] = np.array(times, dtype=np.float64)[at >= 0]
                 updated.last_seen = last_seen
             updated.sources = _load_sources(session)
         return updated

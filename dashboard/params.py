@@ -7,13 +7,14 @@ here; anything malformed is a `BadRequest` naming the parameter, never a silent 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, overload
 
 from fastapi import Query
 
 from classifier.signals import SIGNALS
 from dashboard.errors import BadRequest
-from dashboard.queries import LABELLED_CHOICES, RELEVANCE_CHOICES, SORTS, ArticleFilters
+from dashboard.filters import LABELLED_CHOICES, ORDER_CHOICES, RELEVANCE_CHOICES, SORT_CHOICES, ArticleFilters
 
 MAX_PER_PAGE = 200
 MAX_QUERY_CHARS = 200
@@ -49,7 +50,15 @@ def parse_int(name: str, value: str | None, default: int, low: int, high: int) -
     return number
 
 
-def parse_choice(name: str, value: str | None, choices, default: str | None) -> str | None:
+@overload
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: str) -> str: ...
+
+
+@overload
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: None) -> str | None: ...
+
+
+def parse_choice(name: str, value: str | None, choices: Sequence[str], default: str | None) -> str | None:
     value = _blank(value)
     if value is None:
         return default
@@ -105,8 +114,8 @@ def article_filters(
         relevance=parse_choice("relevance", relevance, RELEVANCE_CHOICES, "relevant"),
         labelled=parse_choice("labelled", labelled, LABELLED_CHOICES, "any"),
         q=query,
-        sort=parse_choice("sort", sort, tuple(SORTS), "hype"),
-        order=parse_choice("order", order, ("asc", "desc"), "desc"),
+        sort=parse_choice("sort", sort, SORT_CHOICES, "hype"),
+        order=parse_choice("order", order, ORDER_CHOICES, "desc"),
         page=parse_int("page", page, 1, 1, 1_000_000),
         per_page=parse_int("per_page", per_page, 50, 1, MAX_PER_PAGE),
     )

@@ -137,7 +137,7 @@ def _database_identity(session: Session) -> str:
     version (its fetch time is to the microsecond)."""
     first = session.execute(select(DocumentVersion.id, DocumentVersion.fingerprint, DocumentVersion.fetched_at)
                             .order_by(DocumentVersion.id).limit(1)).first()
-    url = session.get_bind().url.render_as_string(hide_password=True)
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
     return hashlib.sha256(f"{url}|{first}".encode()).hexdigest()[:16]
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import uvicorn
 
-from dashboard.app import DashboardConfig, create_app
+from dashboard.app import create_app
 from dashboard.search import index_path
 from dashboard.security import is_loopback_host
+from dashboard.state import DashboardConfig
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
 

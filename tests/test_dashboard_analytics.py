@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sql_twins as twins
 
-from dashboard import analytics, queries
+from dashboard import analytics
+from dashboard.crawl_runs import newest_seen
 from dashboard.facts import FactStore, read_stamp
-from dashboard.queries import ArticleFilters
+from dashboard.filters import DOMAIN_SORTS, ArticleFilters
+from dashboard.serialise import prediction_dict
 from hypewatch.app import Hypewatch
+from storage.models import Page
 
 FILTER_SETS = [
     ArticleFilters(),
@@ -37,20 +41,20 @@ def database(dashboard_dataset):
 def test_in_memory_figures_equal_sql(database, filters):
     with database.session() as session:
         facts = FactStore().current(session, read_stamp(session))
-        assert analytics.trends(facts, filters) == queries.weekly_trends(session, filters)
-        assert analytics.summary(facts, filters) == queries.summary(session, filters)
-        newest = queries.newest_seen(session)
-        for sort in queries.DOMAIN_SORTS:
+        assert analytics.trends(facts, filters) == twins.weekly_trends(session, filters)
+        assert analytics.summary(facts, filters) == twins.summary(session, filters)
+        newest = newest_seen(session)
+        for sort in DOMAIN_SORTS:
             memory = analytics.domain_stats(facts, filters, newest, sort=sort)
-            sql = queries.domain_stats(session, filters, sort=sort)
+            sql = twins.domain_stats(session, filters, sort=sort)
             assert [d.name for d in memory] == [d.name for d in sql], sort
             assert memory == sql
         keep = analytics.mask(facts, filters)
         ids = analytics.ordered_ids(facts, keep, filters.sort, filters.order)
-        listed = queries.list_articles(session, ArticleFilters(**{**filters.__dict__, "per_page": 200}))
+        listed = twins.list_articles(session, ArticleFilters(**{**filters.__dict__, "per_page": 200}))
         assert [r.id for r in listed.rows] == ids.tolist()
         queue_ids, uncertainty = analytics.queue_ids(facts, filters)
-        sql_queue = queries.review_queue(session, filters)
+        sql_queue = twins.review_queue(session, filters)
         assert queue_ids.tolist() == [r.id for r, _ in sql_queue]
         assert uncertainty.tolist() == pytest.approx([u for _, u in sql_queue], abs=1e-3)
 
@@ -64,9 +68,9 @@ def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
     with database.session() as session:
         before = store.current(session, read_stamp(session))
         page_id = writable_dashboard_dataset.page_ids[9]
-        version_id = session.get(queries.Page, page_id).current_version_id
+        version_id = session.get(Page, page_id).current_version_id
         add_label(session, version_id, "tester", relevant=True)
-        prediction = queries.prediction_dict(session.get(queries.Page, page_id).current_prediction)
+        prediction = prediction_dict(session.get(Page, page_id).current_prediction)
         stored = store_document(session, ExtractedDocument(url="https://new.example/x", domain="new.example",
                                                            text="A brand new page about MS.", title="New"))
         store_prediction(session, stored.version_id, {

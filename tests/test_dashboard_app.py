@@ -283,7 +283,8 @@ def test_every_endpoint_works_on_postgresql(settings):
 
 
 def test_an_empty_database_renders_every_page(database_url):
-    from dashboard.app import DashboardConfig, create_app
+    from dashboard.app import create_app
+    from dashboard.state import DashboardConfig
     from storage.db import Database
 
     database = Database(database_url)

@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from classifier.corpus import load_corpus  # noqa: E402
 from classifier.signals import COUNTER_SIGNALS, SIGNALS  # noqa: E402
 from classifier.text import split_sentences  # noqa: E402
-from dashboard.app import DashboardConfig, create_app  # noqa: E402
+from dashboard.app import create_app  # noqa: E402
+from dashboard.state import DashboardConfig  # noqa: E402
 from hypewatch.serving import DashboardServer  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import CrawlRun, DocumentVersion, Label, ModelVersion, Page, Prediction, Source  # noqa: E402

@@ -1,0 +1,213 @@
+"""The values the dashboard shows: article rows, trends, summaries, per-group figures, crawl health,
+one article's detail, and what each screen shows made of them (`Overview`, `DomainView`, `RunsPage`).
+
+`dashboard.analytics` computes the figures from the in-memory facts, `dashboard.reads` and
+`dashboard.crawl_runs` read rows from the database; both return these types, and
+`dashboard.serialise` (or each type's `to_dict`) turns them into JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.filters import ArticleFilters
+from storage.models import DocumentVersion, Label, Page, Prediction
+
+HIGH_HYPE = 60.0
+ROLLING_WEEKS = 4
+RISING_WEEKS = 4
+SILENT_AFTER = dt.timedelta(days=14)
+RUNS_PER_PAGE = 50
+
+
+def rate(part: int | float, whole: int | None) -> float | None:
+    """part / whole to four places, or None when there is nothing to divide by."""
+    return round(part / whole, 4) if whole else None
+
+
+# ---------------------------------------------------------------- article lists
+@dataclass(frozen=True)
+class ArticleRow:
+    id: int
+    url: str
+    domain: str
+    title: str | None
+    date: dt.date | None
+    hype_score: float
+    relevance: float
+    relevant: bool
+    flags: tuple[str, ...]
+    labelled: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "url": self.url, "domain": self.domain, "title": self.title,
+            "date": self.date.isoformat() if self.date else None, "hype_score": self.hype_score,
+            "relevance": self.relevance, "relevant": self.relevant, "signals": list(self.flags),
+            "labelled": self.labelled,
+        }
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    rows: list[ArticleRow]
+    total: int
+    filters: ArticleFilters
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.filters.per_page))
+
+
+# ---------------------------------------------------------------- trends
+@dataclass(frozen=True)
+class Trends:
+    weeks: list[dt.date]
+    articles: list[int]
+    mean_hype: list[float | None]
+    signal_share: dict[str, list[float | None]]
+    high_hype: list[int]
+    signal_counts: dict[str, list[int]] = field(default_factory=dict)
+
+    def rolling_share(self, weeks: int = ROLLING_WEEKS) -> dict[str, list[float | None]]:
+        """Share flagged over the trailing `weeks` weeks: weekly shares of a handful of articles jump
+        between 0 and 100%, the trailing share shows the direction."""
+        result = {}
+        for name, counts in self.signal_counts.items():
+            series = []
+            for i in range(len(self.weeks)):
+                lo = max(0, i - weeks + 1)
+                total = sum(self.articles[lo:i + 1])
+                series.append(rate(sum(counts[lo:i + 1]), total))
+            result[name] = series
+        return result
+
+    def rising(self, weeks: int = RISING_WEEKS) -> dict[str, float] | None:
+        """Mean hype of the last `weeks` weeks with data against the `weeks` before them."""
+        points = [(n, h) for n, h in zip(self.articles, self.mean_hype, strict=True) if n]
+        if len(points) < 2 * weeks:
+            return None
+
+        def mean(chunk: list[tuple[int, float | None]]) -> float | None:
+            total = sum(n for n, _ in chunk)
+            # a week with articles always has a mean hype; `or 0.0` only satisfies the type
+            return sum(n * (h or 0.0) for n, h in chunk) / total if total else None
+
+        recent, before = mean(points[-weeks:]), mean(points[-2 * weeks:-weeks])
+        if recent is None or before is None:
+            return None
+        return {"recent": round(recent, 1), "before": round(before, 1), "change": round(recent - before, 1)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weeks": [w.isoformat() for w in self.weeks],
+            "articles": self.articles,
+            "mean_hype": self.mean_hype,
+            "high_hype": self.high_hype,
+            "signal_share": self.signal_share,
+            "signal_counts": self.signal_counts,
+            "rolling_weeks": ROLLING_WEEKS,
+            "signal_share_rolling": self.rolling_share(),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    articles: int
+    relevant: int
+    mean_hype: float | None
+    high_hype: int
+    labelled: int
+    domains: int
+    signal_counts: dict[str, int] = field(default_factory=dict)
+
+    def signal_rates(self) -> dict[str, float | None]:
+        return {n: rate(c, self.relevant) for n, c in self.signal_counts.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "signal_rates": self.signal_rates()}
+
+
+# ---------------------------------------------------------------- domains and sources
+@dataclass(frozen=True)
+class GroupStats:
+    name: str
+    articles: int
+    relevant: int
+    mean_hype: float | None
+    signal_rates: dict[str, float | None]
+    last_seen: dt.datetime | None
+    silent: bool = False
+    kind: str | None = None
+    last_run: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "articles": self.articles, "relevant": self.relevant,
+            "mean_hype": self.mean_hype, "signal_rates": self.signal_rates,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None, "silent": self.silent,
+            "last_run": self.last_run,
+        }
+
+
+# ---------------------------------------------------------------- crawl runs
+@dataclass(frozen=True)
+class CrawlHealth:
+    sources: int
+    ok: int
+    failing: list[str]
+    silent: list[str]
+    running: int
+    last_finished: str | None
+    runs_last_week: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+# ---------------------------------------------------------------- one article
+@dataclass
+class ArticleDetail:
+    page: Page
+    version: DocumentVersion
+    prediction: Prediction | None
+    versions: list[dict[str, Any]]
+    labels: list[Label]
+    source_name: str | None
+    is_current: bool
+    previous_version: DocumentVersion | None = None
+
+
+# ---------------------------------------------------------------- screens made of the values above
+@dataclass(frozen=True)
+class Overview:
+    summary: Summary
+    trends: Trends
+    top_domains: list[GroupStats]
+    newest_high_hype: list[ArticleRow]
+    health: CrawlHealth
+
+
+@dataclass(frozen=True)
+class DomainView:
+    """One domain: the filters narrowed to it, and its figures under them (None when they leave none)."""
+
+    name: str
+    filters: ArticleFilters
+    stats: GroupStats | None
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    runs: list[dict[str, Any]]
+    total: int
+    page: int
+    source: str | None
+    health: CrawlHealth
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / RUNS_PER_PAGE))
