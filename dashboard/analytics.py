@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from classifier.signals import SIGNALS
+from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.facts import Facts
-from dashboard.figures import HIGH_HYPE, SILENT_AFTER, GroupStats, Summary, Trends
+from dashboard.figures import SILENT_AFTER, GroupStats, Summary, Trends
 from dashboard.filters import ArticleFilters
 
 SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}

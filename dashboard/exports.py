@@ -16,15 +16,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from classifier.signals import SIGNALS
+from classifier.signals import SIGNALS, hype_band
 from dashboard.figures import ArticleRow
 from dashboard.filters import ArticleFilters
 from dashboard.params import article_filters
+from dashboard.spreadsheet import safe_row
 from dashboard.state import BoardDep, Dashboard
 
 router = APIRouter()
 FiltersDep = Annotated[ArticleFilters, Depends(article_filters)]
-EXPORT_FIELDS = ["id", "url", "domain", "title", "date", "hype_score", "relevance", "relevant", "labelled",
+EXPORT_FIELDS = ["id", "url", "domain", "title", "date", "hype_score", "hype_band", "relevance", "relevant", "labelled",
                  *[f"flag_{n}" for n in SIGNALS]]
 Rows = Iterator[dict[str, Any]]
 
@@ -33,6 +34,7 @@ def export_row(row: ArticleRow) -> dict[str, Any]:
     """An article as one flat record: a true/false column per signal instead of a list."""
     flat = row.to_dict()
     flags = set(flat.pop("signals"))
+    flat["hype_band"] = hype_band(flat["hype_score"])
     flat.update({f"flag_{n}": n in flags for n in SIGNALS})
     return flat
 
@@ -49,7 +51,7 @@ def export_csv(board: BoardDep, filters: FiltersDep) -> StreamingResponse:
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
         for i, row in enumerate(rows):
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            writer.writerow(safe_row(row))
             if i % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -58,13 +60,6 @@ def export_csv(board: BoardDep, filters: FiltersDep) -> StreamingResponse:
 
     return StreamingResponse(_streamed(board, filters, render), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="hypewatch-articles.csv"'})
-
-
-def _csv_cell(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ as formulas; crawled titles must not."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @router.get("/export/articles.json", tags=["exports"], summary="Every article matching the filters, as JSON")

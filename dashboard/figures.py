@@ -16,7 +16,6 @@ from typing import Any
 from dashboard.filters import ArticleFilters
 from storage.models import DocumentVersion, Label, Page, Prediction
 
-HIGH_HYPE = 60.0
 ROLLING_WEEKS = 4
 RISING_WEEKS = 4
 SILENT_AFTER = dt.timedelta(days=14)

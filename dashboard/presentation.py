@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from classifier.signals import COUNTER_SIGNALS, HYPE_LEVELS, SIGNAL_INFO, SIGNALS
+from classifier.signals import COUNTER_SIGNALS, SIGNAL_INFO, SIGNALS
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SIGNAL_COLOURS = {
@@ -35,14 +35,6 @@ def signal_meta() -> list[dict[str, Any]]:
 
 def counter_meta() -> list[dict[str, Any]]:
     return [{"name": n, "label": SIGNAL_INFO[n].label, "description": SIGNAL_INFO[n].description} for n in COUNTER_SIGNALS]
-
-
-def hype_band(score: float | None) -> str:
-    """A word for a 0-100 score, on the guide's 0-3 scale (thirds of the range)."""
-    if score is None:
-        return "none"
-    level = 0 if score < 10 else 1 if score < 40 else 2 if score < 60 else 3
-    return HYPE_LEVELS[level]
 
 
 def percent(value: float | None, digits: int = 0) -> str:

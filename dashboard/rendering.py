@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 
+from classifier.signals import HIGH_HYPE, hype_band
 from dashboard import presentation
 from dashboard.security import safe_link
 
@@ -26,7 +27,8 @@ def template_environment() -> jinja2.Environment:
     signal_label = {s["name"]: s["label"] for s in signals + counters}
     env.filters["safe_link"] = safe_link
     env.filters["percent"] = presentation.percent
-    env.filters["hype_band"] = presentation.hype_band
+    env.filters["hype_band"] = hype_band
+    env.globals["HIGH_HYPE"] = HIGH_HYPE
     env.filters["date"] = format_date
     env.filters["datetime"] = format_datetime
     env.filters["thousands"] = lambda n: "–" if n is None else f"{n:,}"

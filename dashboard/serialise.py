@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from classifier.signals import COUNTER_SIGNALS, SIGNALS
+from classifier.signals import COUNTER_SIGNALS, HIGH_HYPE, SIGNALS
 from dashboard import presentation
-from dashboard.figures import HIGH_HYPE, ArticleDetail, ArticlePage, ArticleRow, Overview, RunsPage, Trends
+from dashboard.figures import ArticleDetail, ArticlePage, ArticleRow, Overview, RunsPage, Trends
 from storage.models import CrawlRun, Label, Prediction
 
 

@@ -92,6 +92,7 @@ def check(app: Hypewatch, targets: tuple[str, ...], as_json: bool, save: bool, f
 def export(app: Hypewatch, fmt: str, output: Path | None) -> None:
     """Every stored page with its latest version's metadata and prediction."""
     from classifier.signals import hype_band
+    from dashboard.spreadsheet import safe_row
     from storage.repository import iter_export_rows
 
     def write(stream) -> int:
@@ -107,7 +108,7 @@ def export(app: Hypewatch, fmt: str, output: Path | None) -> None:
                     if writer is None:
                         writer = csv.DictWriter(stream, fieldnames=list(flat), lineterminator="\n")
                         writer.writeheader()
-                    writer.writerow(flat)
+                    writer.writerow(safe_row(flat))
                 count += 1
         return count
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from classifier.signals import SIGNALS
+from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.crawl_runs import newest_seen
-from dashboard.figures import HIGH_HYPE, SILENT_AFTER, ArticlePage, ArticleRow, GroupStats, Summary, Trends, rate
+from dashboard.figures import SILENT_AFTER, ArticlePage, ArticleRow, GroupStats, Summary, Trends, rate
 from dashboard.filters import ArticleFilters
 from dashboard.reads import (
     ARTICLE_DATE,

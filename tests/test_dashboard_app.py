@@ -184,6 +184,17 @@ def test_exports_carry_every_filtered_article(client):
     assert len(data["articles"]) == total and data["filters"] == {"signal": "cure_claim"}
 
 
+def test_pages_and_exports_show_the_one_hype_band(client, dashboard_dataset):
+    from classifier.signals import HIGH_HYPE, hype_band
+
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/articles.csv", params={"relevance": "all"}).text)))
+    assert rows and all(r["hype_band"] == hype_band(float(r["hype_score"])) for r in rows)
+    article = client.get(f"/api/articles/{dashboard_dataset.page_ids[0]}").json()
+    score = article["prediction"]["hype_score"]
+    assert f"hype score<br><strong>{hype_band(score)}</strong>" in client.get(f"/articles/{dashboard_dataset.page_ids[0]}").text
+    assert client.get("/api/overview").json()["high_hype_threshold"] == HIGH_HYPE
+
+
 def test_untrusted_title_text_and_url_are_inert(client, dashboard_dataset):
     html = client.get(f"/articles/{dashboard_dataset.xss_page_id}").text
     assert "<script>window.__pwned" not in html and "<img src=x" not in html

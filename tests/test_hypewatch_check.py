@@ -174,3 +174,15 @@ def test_a_fifo_is_not_read(run_cli, tmp_path):
     os.mkfifo(fifo)  # nobody writes to it: reading it would hang
     result = run_cli("check", str(fifo), timeout=60)
     assert result.exit_code == 2 and "not a regular file" in result.stderr
+
+
+def test_csv_export_neutralises_formulas(run_cli, local_site, tmp_path):
+    title = '=HYPERLINK("http://evil.example","Stem cells cure MS")'
+    url = local_site.add("/check/formula", article_html(title, CLINIC_TEXT))
+    assert run_cli("check", "--save", "--allow-private", url).exit_code == 0
+    out = tmp_path / "pages.csv"
+    assert run_cli("export", "--format", "csv", "--output", str(out)).exit_code == 0
+    import csv
+
+    (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["title"].startswith("'=HYPERLINK(")
