@@ -1,0 +1,20 @@
+"""The crawler: a Scrapy project that collects articles, extracts their text, scores and stores them.
+
+It uses `classifier` (scoring) and `storage` (writing); hypewatch's crawl-run core starts it as a
+crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard input.
+
+- Running: `runner` (one crawl per process), `spec`, `settings` (the documented `HYPEWATCH_*`
+  settings), `sources` (the sources file).
+- Spiders and requests: `spiders/` (site, feed, sitemap, and `start_requests` beside
+  `spider_for`), `feeds`, `urls`, `middlewares` (address guard, robots.txt, page budget, backoff),
+  `netguard`.
+- Pages: `items` and `vocabulary` (what the parts pass each other: items, request-meta keys, drop
+  reasons), `pipelines` (one concern each), `articles` and `extract` (trafilatura), `workers`
+  (the extraction processes).
+- Counting: `counts` (stat names, `run_counts`), `extensions` (drop/error counters, progress
+  lines), `resources` (memory and CPU).
+- A crawl shared by several crawl processes: `shared_run` (the run's state in Redis), `frontier`
+  (Scrapy's scheduler and middleware for it), `run_memory` (budget and first-seen maps, local or
+  shared), `request_codec`.
+- Also: `fetch` (one page on demand, for `hypewatch check`), `demo_site`, `errors`, `signals`.
+"""

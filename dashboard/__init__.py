@@ -1,0 +1,16 @@
+"""The dashboard: FastAPI pages, a JSON API and exports over what the crawls stored.
+
+It uses `classifier` (the guide's vocabulary) and `storage` (reads, and the labels analysts add).
+As Datasette passes its instance to its views, `state.Dashboard` holds the state (config,
+sessions, readers, rendering) and reaches every route through `state`'s dependencies; routes never
+import the app factory.
+
+- `app`: `create_app`, security middleware, and the one place errors are rendered.
+- Routes: `pages` (HTML), `api` (JSON), `exports` (CSV, JSON); each screen's data comes from one
+  function of `screens.Reader`, used by all three.
+- Data: `filters`, `params`, `figures` (the values shown), `reads` and `crawl_runs` (SQL),
+  `facts`, `analytics` and `cache` (in-memory figures), `search` (full-text index), `serialise`.
+- Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
+  `vendor` (Plotly and Swagger UI from installed packages).
+- `security`, `labelling`, `sqlfuncs`, `errors`.
+"""
