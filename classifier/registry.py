@@ -2,9 +2,11 @@
 
 Each model is `<version>.skops` (written with skops, never pickle) plus `<version>.json`, its
 manifest: the file's SHA-256, parameters, metrics, training time and corpus size. `current`
-names the model in use. Loading checks that the file lies inside the model directory, that its
-hash matches the manifest, and that it holds only types from this project, scikit-learn, NumPy and
-SciPy before skops is allowed to build it.
+names the model in use. A model directory may be copied between machines, so nothing in it is
+trusted: a version must be a plain version name (`hm-` and 12 hex digits) naming a file inside the
+directory, a manifest must have every field of the right type and name its own version, the
+file's hash must match the manifest, and the file may name only the types in `MODEL_TYPES` before
+skops is allowed to build anything. Whatever fails is one `ModelFileError` line, never a traceback.
 
 A version is a hash of the corpus, the classifier's code and the parameters, so the same inputs
 always give the same version and any change gives a new one.
@@ -17,9 +19,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+import zipfile
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,20 @@ from classifier.model import HypeModel, make_model, model_params
 
 logger = logging.getLogger(__name__)
 
-TRUSTED_MODULE_ROOTS = ("classifier", "sklearn", "numpy", "scipy", "builtins", "collections")
+# What a model file may hold, type by type: exactly what skops writes for a `HypeModel`. Our own
+# classes are the ones skops must be told to trust. It trusts the containers and NumPy arrays by
+# default, but they are named here too, so that a file naming anything else (a function such as
+# `builtins.exec` to call, or any default-trusted type a `HypeModel` never holds) is refused
+# before skops builds a thing. No module is trusted whole.
+OWN_TYPES = frozenset({
+    "classifier.features.TextFeaturizer",
+    "classifier.model.HypeModel",
+    "classifier.model.HypeSignals",
+})
+MODEL_TYPES = OWN_TYPES | {"builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "numpy.ndarray"}
+
+VERSION_NAME = re.compile(r"hm-[0-9a-f]{12}")  # what `model_version` gives
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 CURRENT_FILE = "current"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,6 +62,14 @@ class ModelInfo:
     code_version: str
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# The JSON types a manifest's fields may have (bool is refused where a number is due).
+MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
+    "version": (str,), "sha256": (str,), "created_at": (str,), "training_seconds": (int, float),
+    "documents": (int,), "corpus_fingerprint": (str,), "code_version": (str,), "params": (dict,),
+    "metrics": (dict,),
+}
 
 
 def code_version() -> str:
@@ -124,11 +149,15 @@ class ModelRegistry:
     def info(self, version: str) -> ModelInfo:
         path = self._path(version, ".json")
         try:
-            return ModelInfo(**json.loads(path.read_text()))
+            raw = json.loads(path.read_text())
         except FileNotFoundError:
             raise ModelFileError(f"no model {version!r} in {self.model_dir}") from None
-        except (ValueError, TypeError) as exc:
-            raise ModelFileError(f"model manifest {path} is unreadable: {exc}") from None
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"model manifest {path} is unreadable: {_one_line(exc)}") from None
+        problem = _manifest_problem(raw, version)
+        if problem:
+            raise ModelFileError(f"model manifest {path} {problem}")
+        return ModelInfo(**raw)
 
     def versions(self) -> list[ModelInfo]:
         infos = []
@@ -150,12 +179,7 @@ class ModelRegistry:
         actual = _sha256(path)
         if actual != info.sha256:
             raise ModelFileError(f"model file {path} does not match its recorded hash; refusing to load it")
-        sio = _skops()
-        untrusted = sio.get_untrusted_types(file=path)
-        foreign = [t for t in untrusted if t.split(".", 1)[0] not in TRUSTED_MODULE_ROOTS]
-        if foreign:
-            raise ModelFileError(f"model file {path} holds unexpected types: {', '.join(foreign[:5])}")
-        model = sio.load(path, trusted=untrusted)
+        model = _read_model_file(path)
         if not isinstance(model, HypeModel):
             raise ModelFileError(f"model file {path} does not hold a HypeModel")
         if not hasattr(model, "steps") or not hasattr(model.named_steps.get("signals"), "stack_coef_"):
@@ -171,8 +195,12 @@ class ModelRegistry:
         return info
 
     def _path(self, version: str, suffix: str) -> Path:
+        if not VERSION_NAME.fullmatch(version):
+            if Path(version).name != version:  # it has a directory part
+                raise ModelFileError(f"refusing model path outside {self.model_dir}: {version!r:.80}")
+            raise ModelFileError(f"{version!r:.80} is not a model version (hm- and 12 hex digits)")
         path = (self.model_dir / f"{version}{suffix}").resolve()
-        if path.parent != self.model_dir or not version.replace("-", "").isalnum():
+        if path.parent != self.model_dir:  # a symbolic link that leads elsewhere
             raise ModelFileError(f"refusing model path outside {self.model_dir}: {version!r}")
         return path
 
@@ -187,6 +215,72 @@ class ModelRegistry:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _manifest_problem(raw: object, version: str) -> str | None:
+    """What is wrong with a parsed manifest, said as the end of a sentence, or None."""
+    if not isinstance(raw, dict):
+        return f"is not a JSON object but {type(raw).__name__}"
+    missing = [f.name for f in fields(ModelInfo)
+               if f.name not in raw and f.default is MISSING and f.default_factory is MISSING]
+    unknown = sorted(raw.keys() - MANIFEST_FIELDS.keys())
+    if missing or unknown:
+        return f"has missing fields {missing} and unknown fields {unknown}"
+    for name, value in raw.items():
+        kinds = MANIFEST_FIELDS[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            expected = " or ".join(kind.__name__ for kind in kinds)
+            return f"has {name} of type {type(value).__name__}, where {expected} is due"
+    if raw["version"] != version:
+        return f"names version {raw['version']!r:.80}, not its own {version!r}"
+    if not SHA256_HEX.fullmatch(raw["sha256"]):
+        return f"has sha256 {raw['sha256']!r:.80}, which is not a SHA-256 in hex"
+    return None
+
+
+def _read_model_file(path: Path) -> object:
+    """The object a model file holds, built only once every type it names is in `MODEL_TYPES`."""
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+        foreign = sorted(_types_named(schema) - MODEL_TYPES)
+        if not foreign:
+            # skops audits the file again against the same list before it builds anything.
+            return _skops().load(path, trusted=sorted(OWN_TYPES))
+    except UntrustedTypesFoundException as exc:
+        foreign = [_one_line(exc)]
+    except Exception as exc:
+        # The file's hash matched, so it was written by whoever can write the model directory: a
+        # crafted or damaged file can fail anywhere in zipfile, json, numpy or skops, and each of
+        # those failures means the same thing to the user.
+        logger.debug("model file %s cannot be read", path, exc_info=True)
+        raise ModelFileError(f"model file {path} cannot be read ({_one_line(exc)}); "
+                             "train a new model with `hypewatch train`") from None
+    raise ModelFileError(f"model file {path} holds types outside the allow-list: {', '.join(foreign[:5])}; "
+                         "refusing to load it")
+
+
+def _types_named(schema: object) -> set[str]:
+    """Every `module.class` a skops schema names: each node skops builds is a JSON object naming one."""
+    names: set[str] = set()
+    pending = [schema]
+    while pending:  # a loop, not recursion: a crafted schema may nest deeper than the stack
+        node = pending.pop()
+        if isinstance(node, dict):
+            if "__module__" in node or "__class__" in node:
+                names.add(f"{node.get('__module__')}.{node.get('__class__')}")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line: its type and the start of its message."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message[:160]}" if message else type(exc).__name__
 
 
 def _skops():

@@ -15,6 +15,7 @@ from classifier.registry import ModelRegistry
 from storage.labels import analyst_labels
 from storage.models import Page, Prediction
 from storage.repository import ExtractedDocument, add_label, store_document
+from tests.test_classifier_registry import plant_call, rehash, touch_source
 
 CLINIC_TEXT = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
 NEWS_TEXT = (SEEDS_DIR / "docs" / "news-b01.txt").read_text(encoding="utf-8")
@@ -45,6 +46,27 @@ def test_rescore_scores_every_stored_version_once(run_cli, app):
         assert current.version_id == second and current.relevant and current.hype_score > 40
     again = run_cli("rescore")
     assert again.exit_code == 0 and again.stdout.startswith("rescored 0 ")
+
+
+@pytest.mark.parametrize("model_file", ["runs code", "not a zip"])
+def test_check_refuses_a_hostile_or_corrupt_model_file_in_one_line(run_cli, settings, tmp_path, model_file):
+    registry = ModelRegistry(settings.model_dir)
+    version = registry.current_version()
+    marker = tmp_path / "payload-ran"
+    if model_file == "runs code":
+        plant_call(settings.model_dir, "builtins.exec", touch_source(marker))
+        expected = "holds types outside the allow-list: builtins.exec"
+    else:
+        (settings.model_dir / f"{version}.skops").write_bytes(b"PK but not really a zip file")
+        rehash(registry, version)
+        expected = "cannot be read"
+    result = run_cli("check", "-", input=CLINIC_TEXT)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("hypewatch: error: model file ") and expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not marker.exists()
 
 
 def test_analyst_labels_merge_newest_first(app):
