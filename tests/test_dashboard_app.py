@@ -192,7 +192,7 @@ def test_pages_and_exports_show_the_one_hype_band(client, dashboard_dataset):
     article = client.get(f"/api/articles/{dashboard_dataset.page_ids[0]}").json()
     score = article["prediction"]["hype_score"]
     assert f"hype score<br><strong>{hype_band(score)}</strong>" in client.get(f"/articles/{dashboard_dataset.page_ids[0]}").text
-    assert client.get("/api/overview").json()["high_hype_threshold"] == HIGH_HYPE
+    assert client.get("/api/trends").json()["high_hype_threshold"] == HIGH_HYPE
 
 
 def test_untrusted_title_text_and_url_are_inert(client, dashboard_dataset):
