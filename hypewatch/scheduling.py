@@ -257,7 +257,8 @@ def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
     """Every source's next run: the job store's, or (not scheduled yet) the one its cron gives."""
     now = now or utcnow()
     with app.database.session() as session:
-        stored: dict[str, float | None] = dict(session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).tuples())
+        jobs = session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).tuples().all()
+        stored: dict[str, float | None] = dict(jobs)
         runs = latest_runs(session, [s.name for s in sources])
     rows = []
     for source in sources:
