@@ -21,7 +21,7 @@ from dashboard.params import article_filters, parse_choice, parse_int
 from dashboard.queries import ArticleFilters
 from dashboard.security import CSRF_COOKIE, CSRF_FIELD, csrf_tokens_match
 from dashboard.textview import diff_versions, evidence_marks, highlight
-from storage.repository import add_label
+from storage.labels import add_label
 
 router = APIRouter(include_in_schema=False)
 SessionDep = Annotated[Session, Depends(iter_session)]

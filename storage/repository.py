@@ -23,7 +23,6 @@ from storage.models import (
     SIGNAL_NAMES,
     CrawlRun,
     DocumentVersion,
-    Label,
     ModelVersion,
     Page,
     Prediction,
@@ -213,17 +212,6 @@ def store_prediction(session: Session, version_id: int, score: Mapping[str, Any]
         page.current_prediction_id = _newest_prediction_id(session, version_id)
     session.flush()
     return prediction
-
-
-def add_label(session: Session, version_id: int, author: str, **judgement: Any) -> Label:
-    allowed = {"relevant", "hype", "note", "evidence", *SIGNAL_NAMES}
-    unknown = set(judgement) - allowed
-    if unknown:
-        raise ValueError(f"unknown label fields: {sorted(unknown)}")
-    label = Label(version_id=version_id, author=author, created_at=utcnow(), **judgement)
-    session.add(label)
-    session.flush()
-    return label
 
 
 def start_crawl_run(session: Session, source_name: str) -> CrawlRun:

@@ -12,9 +12,9 @@ from conftest import SEEDS_DIR
 from sqlalchemy import select
 
 from classifier.registry import ModelRegistry
-from storage.labels import analyst_labels
+from storage.labels import add_label, analyst_labels
 from storage.models import Page, Prediction
-from storage.repository import ExtractedDocument, add_label, store_document
+from storage.repository import ExtractedDocument, store_document
 
 CLINIC_TEXT = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
 NEWS_TEXT = (SEEDS_DIR / "docs" / "news-b01.txt").read_text(encoding="utf-8")

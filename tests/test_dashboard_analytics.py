@@ -57,7 +57,8 @@ def test_in_memory_figures_equal_sql(database, filters):
 
 def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
     from storage.db import Database
-    from storage.repository import ExtractedDocument, add_label, store_document, store_prediction
+    from storage.labels import add_label
+    from storage.repository import ExtractedDocument, store_document, store_prediction
 
     database = Database(writable_dashboard_dataset.settings.database_url)  # a private copy: this test writes
     store = FactStore()

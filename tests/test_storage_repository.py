@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from conftest import BACKENDS
 from storage.db import Database
 from storage.models import DocumentVersion, Label, Page, Prediction
+from storage.labels import add_label
 from storage.repository import (
     ExtractedDocument,
-    add_label,
     compress_html,
     content_fingerprint,
     decompress_html,
