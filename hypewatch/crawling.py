@@ -28,9 +28,9 @@ from typing import Any
 from crawler.sources import SourceConfig, load_sources
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
-from storage.crawls import RunCounts, finish_crawl_run
 from storage.models import CrawlRun
-from storage.repository import register_model_version, start_crawl_run, upsert_source
+from storage.repository import register_model_version, upsert_source
+from storage.runs import RunCounts, finish_crawl_run, start_crawl_run
 
 logger = logging.getLogger(__name__)
 

@@ -49,9 +49,9 @@ from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import CrawlProgress, CrawlSummary, ProgressCallback, crawl_spec, prepare
 from hypewatch.errors import DistributedError
-from storage.crawls import RunCounts, finish_crawl_run
 from storage.models import CrawlRun
-from storage.repository import start_crawl_run, upsert_source
+from storage.repository import upsert_source
+from storage.runs import RunCounts, finish_crawl_run, start_crawl_run
 
 logger = logging.getLogger(__name__)
 

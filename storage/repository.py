@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     SIGNAL_NAMES,
-    CrawlRun,
     DocumentVersion,
     ModelVersion,
     Page,
@@ -212,13 +211,6 @@ def store_prediction(session: Session, version_id: int, score: Mapping[str, Any]
         page.current_prediction_id = _newest_prediction_id(session, version_id)
     session.flush()
     return prediction
-
-
-def start_crawl_run(session: Session, source_name: str) -> CrawlRun:
-    run = CrawlRun(source_name=source_name, started_at=utcnow(), status="running")
-    session.add(run)
-    session.flush()
-    return run
 
 
 @dataclass(frozen=True)

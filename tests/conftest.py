@@ -283,8 +283,8 @@ def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> Dashb
     import datetime as dt
 
     from classifier.corpus import load_corpus
-    from storage.crawls import RunCounts, finish_crawl_run
-    from storage.repository import ExtractedDocument, start_crawl_run, store_document, store_prediction, upsert_source
+    from storage.repository import ExtractedDocument, store_document, store_prediction, upsert_source
+    from storage.runs import RunCounts, finish_crawl_run, start_crawl_run
 
     app = Hypewatch(settings)
     corpus = load_corpus(settings.seeds_dir)

@@ -1,40 +1,17 @@
-"""storage.crawls: finishing runs, silent sources, batch stores, the scheduler lock (SQLite and PostgreSQL)."""
+"""storage.crawls: batch stores (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 import pytest
 from sqlalchemy import func, select
 
-from storage.crawls import (
-    PendingDocument,
-    RunCounts,
-    SchedulerLockHeld,
-    abandon_stale_runs,
-    acquire_lock,
-    finish_crawl_run,
-    heartbeat_lock,
-    latest_runs,
-    lock_owner,
-    release_lock,
-    source_health,
-    store_batch,
-    url_with_content,
-)
+from storage.crawls import PendingDocument, store_batch, url_with_content
 from storage.db import Database
-from storage.models import SIGNAL_NAMES, DocumentVersion, Page, Prediction, utcnow
-from storage.repository import (
-    ExtractedDocument,
-    content_fingerprint,
-    register_model_version,
-    start_crawl_run,
-    store_document,
-)
+from storage.models import SIGNAL_NAMES, DocumentVersion, Page, Prediction
+from storage.repository import ExtractedDocument, content_fingerprint, register_model_version, store_document
 from tests.conftest import BACKENDS
-
-TTL = dt.timedelta(seconds=60)
 
 
 @pytest.fixture
@@ -42,42 +19,6 @@ def db(database_url):
     database = Database(database_url)
     yield database
     database.close()
-
-
-def run(db, source: str, status: str, counts: RunCounts):
-    with db.session() as session:
-        run_id = start_crawl_run(session, source).id
-    with db.session() as session:
-        return finish_crawl_run(session, run_id, status, counts)
-
-
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_a_source_is_silent_when_it_fails_or_stops_finding_what_it_found(db):
-    assert not run(db, "a", "ok", RunCounts()).silent  # never found anything: nothing to miss yet
-    assert not run(db, "a", "ok", RunCounts(pages_fetched=5, pages_new=3)).silent
-    assert not run(db, "a", "ok", RunCounts(pages_fetched=5, pages_unchanged=3)).silent
-    quiet = run(db, "a", "ok", RunCounts(pages_fetched=5, dropped={"off-topic": 5}))
-    assert quiet.silent and quiet.dropped == {"off-topic": 5} and quiet.finished_at is not None
-    assert run(db, "b", "failed", RunCounts()).silent
-    with db.session() as session:
-        latest = latest_runs(session)
-        assert set(latest) == {"a", "b"} and latest["a"].id == quiet.id
-        assert source_health(latest["a"]) == "silent" and source_health(None) == "never-run"
-        assert source_health(latest["a"], enabled=False) == "disabled"
-
-
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_stale_running_runs_are_abandoned(db):
-    with db.session() as session:
-        old = start_crawl_run(session, "a")
-        old.started_at = utcnow() - dt.timedelta(hours=3)
-        fresh = start_crawl_run(session, "b")
-    with db.session() as session:
-        assert abandon_stale_runs(session, dt.timedelta(hours=2)) == 1
-    with db.session() as session:
-        runs = latest_runs(session)
-        assert runs["a"].status == "failed" and runs["a"].silent and "abandoned" in runs["a"].message
-        assert runs["b"].id == fresh.id and runs["b"].status == "running"
 
 
 def score(model: str, relevance: float = 0.9) -> dict:
@@ -122,28 +63,6 @@ def test_batch_store_adds_versions_only_for_changed_text(db):
         assert store_document(session, doc(a, 1)).status == "unchanged"
         assert url_with_content(session, content_fingerprint(text(1)), other_than=b) == a
         assert url_with_content(session, content_fingerprint(text(2)), other_than=b) is None
-
-
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-def test_one_scheduler_lock_holder_at_a_time(db):
-    now = utcnow()
-    with db.session() as session:
-        acquire_lock(session, "scheduler", "first", host="h", pid=1, ttl=TTL, now=now)
-    with db.session() as session, pytest.raises(SchedulerLockHeld, match="another scheduler is running.*pid 1 on h"):
-        acquire_lock(session, "scheduler", "second", host="h", pid=2, ttl=TTL, now=now + dt.timedelta(seconds=30))
-    with db.session() as session:
-        assert heartbeat_lock(session, "scheduler", "first", now=now + dt.timedelta(seconds=50))
-        assert not heartbeat_lock(session, "scheduler", "second")
-    # The first holder stops beating (it died): after the time-to-live the lock can be taken over.
-    with db.session() as session:
-        acquire_lock(session, "scheduler", "second", host="h", pid=2, ttl=TTL, now=now + dt.timedelta(seconds=115))
-    with db.session() as session:
-        assert lock_owner(session, "scheduler").holder == "second"
-        assert not heartbeat_lock(session, "scheduler", "first")
-        release_lock(session, "scheduler", "first")  # not the holder: no effect
-        assert lock_owner(session, "scheduler").pid == 2
-        release_lock(session, "scheduler", "second")
-        assert lock_owner(session, "scheduler") is None
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
