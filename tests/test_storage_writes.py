@@ -1,4 +1,4 @@
-"""storage.crawls: batch stores (SQLite and PostgreSQL)."""
+"""storage.writes: batch stores, and single stores agreeing with them (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from storage.crawls import PendingDocument, store_batch, url_with_content
 from storage.db import Database
+from storage.documents import ExtractedDocument, PredictionScores, content_fingerprint, url_with_content
 from storage.models import SIGNAL_NAMES, DocumentVersion, Page, Prediction
-from storage.repository import ExtractedDocument, content_fingerprint, register_model_version, store_document
+from storage.repository import register_model_version
+from storage.writes import PendingDocument, store_batch, store_document
 from tests.conftest import BACKENDS
 
 
@@ -21,10 +22,10 @@ def db(database_url):
     database.close()
 
 
-def score(model: str, relevance: float = 0.9) -> dict:
+def score(model: str, relevance: float = 0.9) -> PredictionScores:
     signals = {name: {"probability": 0.5, "flagged": False, "evidence": []} for name in SIGNAL_NAMES}
-    return {"relevance": relevance, "relevant": True, "hype_score": 40.0, "signals": signals, "counter_signals": {},
-            "model_version": model}
+    return PredictionScores.from_dict({"relevance": relevance, "relevant": True, "hype_score": 40.0, "signals": signals,
+                                       "counter_signals": {}, "model_version": model})
 
 
 def text(n: int) -> str:
@@ -59,7 +60,7 @@ def test_batch_store_adds_versions_only_for_changed_text(db):
         current = session.get(Prediction, page_a.current_prediction_id)
         assert current.model_version == "m2" and current.version_id == page_a.current_version_id
         assert session.get(DocumentVersion, page_a.current_version_id).raw_html_gz is not None
-        # one store at a time (storage.repository) agrees with the batches
+        # one store at a time (store_document) agrees with the batches
         assert store_document(session, doc(a, 1)).status == "unchanged"
         assert url_with_content(session, content_fingerprint(text(1)), other_than=b) == a
         assert url_with_content(session, content_fingerprint(text(2)), other_than=b) is None
