@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
 from conftest import BACKENDS
+
 from storage.db import Database, alembic_config, current_revision, head_revision
 from storage.errors import StorageError
 from storage.models import Base
