@@ -18,7 +18,7 @@ from trafilatura.utils import load_html
 
 from crawler.extract import Extraction, extract_html
 
-RAW_HTML_GZIP_LEVEL = 6  # as storage.repository.compress_html
+RAW_HTML_GZIP_LEVEL = 6  # as storage.documents.compress_html
 _SPACE = re.compile(r"\s+")
 _BULLET = re.compile(r"^(?:[-*\u2022\u00b7]|\d{1,3}[.)])\s+")  # trafilatura writes list items as "- item"
 

@@ -47,9 +47,10 @@ from crawler.vocabulary import (
     not_article,
 )
 from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
-from storage.crawls import PendingDocument, store_batch, url_with_content
 from storage.db import Database
-from storage.repository import ExtractedDocument, content_fingerprint, upsert_source
+from storage.documents import ExtractedDocument, PredictionScores, content_fingerprint, url_with_content
+from storage.repository import upsert_source
+from storage.writes import PendingDocument, store_batch
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +292,8 @@ class StoragePipeline:
         self.database.close()
 
     async def process_item(self, item: PageItem) -> PageItem:
-        self.pending.append(PendingDocument(_document(item), item.score, item.raw_html_gz))
+        scores = PredictionScores.from_dict(item.score) if item.score is not None else None
+        self.pending.append(PendingDocument(_document(item), scores, item.raw_html_gz))
         self.pending_items.append(item)
         self.oldest = self.oldest or time.monotonic()
         if len(self.pending) >= self.batch_size or time.monotonic() - self.oldest >= self.batch_seconds:

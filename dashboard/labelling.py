@@ -19,7 +19,7 @@ CHOICES = {"yes": True, "no": False, "": None, "unsure": None}
 
 
 def parse_label_form(form: Mapping[str, Any], user: str | None, default_author: str) -> tuple[dict[str, Any], int, str]:
-    """(judgement for `storage.repository.add_label`, version id, author) from the submitted form.
+    """(judgement for `storage.labels.add_label`, version id, author) from the submitted form.
 
     With credentials the author is the signed-in user; on an open loopback dashboard it is the
     name typed in the form.

@@ -21,8 +21,8 @@ from dashboard.security import CSRF_COOKIE, CSRF_FIELD, csrf_tokens_match
 from dashboard.serialise import prediction_dict
 from dashboard.state import BoardDep, ReaderDep
 from dashboard.textview import Mark, diff_versions, evidence_marks, highlight
+from storage.labels import add_label
 from storage.models import Label
-from storage.repository import add_label
 
 router = APIRouter(include_in_schema=False)
 FiltersDep = Annotated[ArticleFilters, Depends(article_filters)]

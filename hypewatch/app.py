@@ -27,7 +27,9 @@ from hypewatch.errors import TargetError
 from hypewatch.inputs import InputError, read_capped, read_regular_file
 from hypewatch.settings import Settings
 from storage.db import Database
-from storage.repository import ExtractedDocument, StoreResult, register_model_version, store_document, store_prediction
+from storage.documents import ExtractedDocument, PredictionScores, StoreResult
+from storage.repository import register_model_version
+from storage.writes import store_document, store_prediction
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class CheckResult:
         if self.url:
             return self.url
         if self.target == "-":
-            from storage.repository import content_fingerprint
+            from storage.documents import content_fingerprint
 
             return f"stdin:{content_fingerprint(self.extraction.text)[:16]}"
         return Path(self.target).resolve().as_uri()
@@ -186,7 +188,7 @@ class Hypewatch:
         with self.database.session() as session:
             self.register_model(session)
             stored = store_document(session, doc)
-            store_prediction(session, stored.version_id, result.score.to_dict())
+            store_prediction(session, stored.version_id, PredictionScores.from_dict(result.score.to_dict()))
         return stored
 
     # ------------------------------------------------------------------ train / evaluate / rescore
@@ -273,7 +275,7 @@ class Hypewatch:
             scores = self.model.score_many([text for _, text in rows])
             with self.database.session() as session:
                 for (version_id, _), score in zip(rows, scores, strict=True):
-                    store_prediction(session, version_id, score.to_dict())
+                    store_prediction(session, version_id, PredictionScores.from_dict(score.to_dict()))
             done += len(rows)
             logger.info("rescored %d of %d document versions", done, len(pending))
         return done

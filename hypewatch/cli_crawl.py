@@ -196,7 +196,7 @@ def worker(app: Hypewatch, concurrency: int) -> None:
 @click.pass_obj
 def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
     """List the configured sources with their last run and health (ok, silent, never-run...)."""
-    from storage.crawls import latest_runs, source_health
+    from storage.runs import latest_runs, source_health
 
     configured = _load(app, sources_file)
     with app.database.session() as session:

@@ -38,7 +38,7 @@ from hypewatch.runs import (
     stop_group,
     stored_counts,
 )
-from storage.crawls import RunCounts, finish_crawl_run
+from storage.runs import RunCounts, finish_crawl_run
 
 logger = logging.getLogger(__name__)
 

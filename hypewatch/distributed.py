@@ -51,8 +51,8 @@ from hypewatch.runs import (
     stored_counts,
 )
 from hypewatch.settings import Settings
-from storage.crawls import RunCounts, finish_crawl_run
 from storage.models import CrawlRun
+from storage.runs import RunCounts, finish_crawl_run
 
 logger = logging.getLogger(__name__)
 

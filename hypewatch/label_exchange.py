@@ -66,7 +66,7 @@ class Judgement:
     evidence: dict[str, list[list[int]]] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
-        """Keyword arguments for `storage.repository.add_label`."""
+        """Keyword arguments for `storage.labels.add_label`."""
         signals = {name: self.signals.get(name) for name in SIGNALS}
         if self.relevant is False:
             signals = dict.fromkeys(SIGNALS, False)

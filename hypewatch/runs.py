@@ -26,9 +26,9 @@ from crawler.spec import CrawlSpec
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
 from hypewatch.settings import Settings
-from storage.crawls import RunCounts
 from storage.models import CrawlRun
-from storage.repository import register_model_version, start_crawl_run, upsert_source
+from storage.repository import register_model_version, upsert_source
+from storage.runs import RunCounts, start_crawl_run
 
 logger = logging.getLogger(__name__)
 

@@ -38,18 +38,9 @@ from hypewatch.dispatch import run_crawl
 from hypewatch.distributed import connect
 from hypewatch.errors import HypewatchError
 from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, prepare
-from storage.crawls import (
-    SchedulerLockHeld,
-    abandon_stale_runs,
-    acquire_lock,
-    heartbeat_lock,
-    latest_runs,
-    lock_owner,
-    release_lock,
-    source_health,
-    take_over_lock,
-)
+from storage.locks import SchedulerLockHeld, acquire_lock, heartbeat_lock, lock_owner, release_lock, take_over_lock
 from storage.models import SchedulerJob, utcnow
+from storage.runs import abandon_stale_runs, latest_runs, source_health
 
 logger = logging.getLogger(__name__)
 

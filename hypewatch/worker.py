@@ -29,8 +29,8 @@ from crawler.spec import CrawlSpec
 from hypewatch.app import Hypewatch
 from hypewatch.distributed import connect
 from hypewatch.runs import log_path, prepare, signal_group, spawn_crawl_process, stored_counts
-from storage.crawls import finish_crawl_run
 from storage.models import CrawlRun
+from storage.runs import finish_crawl_run
 
 logger = logging.getLogger(__name__)
 

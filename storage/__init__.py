@@ -1,0 +1,15 @@
+"""hypewatch's records: the schema and every read and write of it. Imports nothing of ours.
+
+- `models`     the tables (SQLAlchemy 2.0 typed models); `migrations/` brings a database up to them.
+- `db`         engines, sessions and migrating on first use (SQLite by default, PostgreSQL tested).
+- `documents`  what callers hand to storage and get back (`ExtractedDocument`, `PredictionScores`,
+               `StoreResult`), the content fingerprint, raw HTML compression, lookup by content.
+- `writes`     the one write path for pages, document versions and predictions (`store_batch`;
+               `store_document` and `store_prediction` go through the same rules).
+- `upsert`     the one INSERT ... ON CONFLICT DO NOTHING, for writes that can race.
+- `runs`       crawl runs: starting, finishing, silent sources, the newest run of each source.
+- `locks`      the scheduler lock.
+- `labels`     analysts' labels: adding, importing, reading back for training and rescoring.
+- `repository` the registries (sources, model versions) and the export of every stored page.
+- `errors`     the exceptions callers can report.
+"""

@@ -60,7 +60,10 @@ def alembic_config(engine: Engine) -> Config:
 def head_revision() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # only if the migrations directory lost its scripts
+        raise MigrationError(f"no migration scripts in {MIGRATIONS_DIR}")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,4 +1,5 @@
-"""Analysts' labels read back for training, and the version queries `hypewatch rescore` needs.
+"""Analysts' labels: adding and importing them, reading them back for training; and the version
+queries `hypewatch rescore` needs.
 
 `analyst_labels` merges every label of a document version into one judgement: for each field
 the newest non-empty value wins (an analyst may label only some signals, and a later label
@@ -8,13 +9,26 @@ corrects an earlier one). Fields nobody filled stay `None`, meaning unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import SIGNAL_NAMES, DocumentVersion, Label, Page, Prediction
+from storage.models import SIGNAL_NAMES, DocumentVersion, Label, Page, Prediction, utcnow
 
 JUDGEMENT_FIELDS = ("relevant", *SIGNAL_NAMES, "hype")
+
+
+def add_label(session: Session, version_id: int, author: str, **judgement: Any) -> Label:
+    """Add one analyst's judgement of a document version (any of JUDGEMENT_FIELDS, a note, evidence)."""
+    allowed = {"relevant", "hype", "note", "evidence", *SIGNAL_NAMES}
+    unknown = set(judgement) - allowed
+    if unknown:
+        raise ValueError(f"unknown label fields: {sorted(unknown)}")
+    label = Label(version_id=version_id, author=author, created_at=utcnow(), **judgement)
+    session.add(label)
+    session.flush()
+    return label
 
 
 @dataclass(frozen=True)
@@ -148,8 +162,6 @@ def version_text_lengths(session: Session, version_ids: list[int]) -> dict[int, 
 def import_labels(session: Session, judgements: list[tuple[int, dict]], author: str) -> int:
     """Add each (version id, label fields) as a label by `author`, unless `author` already gave that
     version exactly this label (so importing a file twice stores it once). Returns how many were added."""
-    from storage.repository import add_label
-
     existing = {(label.version_id, _label_key(label.__dict__)) for label in session.scalars(
         select(Label).where(Label.author == author, Label.version_id.in_([v for v, _ in judgements])))}
     added = 0

@@ -283,8 +283,10 @@ def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> Dashb
     import datetime as dt
 
     from classifier.corpus import load_corpus
-    from storage.crawls import RunCounts, finish_crawl_run
-    from storage.repository import ExtractedDocument, start_crawl_run, store_document, store_prediction, upsert_source
+    from storage.documents import ExtractedDocument, PredictionScores
+    from storage.repository import upsert_source
+    from storage.runs import RunCounts, finish_crawl_run, start_crawl_run
+    from storage.writes import store_document, store_prediction
 
     app = Hypewatch(settings)
     corpus = load_corpus(settings.seeds_dir)
@@ -308,7 +310,7 @@ def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> Dashb
                 published=today - dt.timedelta(days=(i * 37) % 210), language="en",
                 fetched_at=now - dt.timedelta(days=1),
             ), source_id=(news if i % 2 else clinics).id)
-            store_prediction(session, stored.version_id, score.to_dict())
+            store_prediction(session, stored.version_id, PredictionScores.from_dict(score.to_dict()))
             page_ids.append(stored.page_id)
         # A page that changed: its second version adds a cure claim.
         first = documents[0]
@@ -317,12 +319,12 @@ def _store_dashboard_dataset(settings: Settings, n_documents: int = 48) -> Dashb
             url=f"https://{domains[0]}/articles/{first.id}", domain=domains[0], text=changed_text,
             title=first.text.split("\n", 1)[0][:200], published=today, fetched_at=now,
         ), source_id=clinics.id)
-        store_prediction(session, version.version_id, app.model.score(changed_text).to_dict())
+        store_prediction(session, version.version_id, PredictionScores.from_dict(app.model.score(changed_text).to_dict()))
         xss = store_document(session, ExtractedDocument(
             url=XSS_URL, domain="evil.example", text=XSS_TEXT, title=XSS_TITLE, published=today,
             author='<b onmouseover="window.__pwned=\'author\'">Dr Evil</b>', fetched_at=now,
         ), source_id=clinics.id)
-        store_prediction(session, xss.version_id, app.model.score(XSS_TEXT).to_dict())
+        store_prediction(session, xss.version_id, PredictionScores.from_dict(app.model.score(XSS_TEXT).to_dict()))
         for name, status, counts in (
             ("health-news", "ok", RunCounts(pages_fetched=30, pages_new=24, pages_unchanged=6,
                                             dropped={"not-relevant": 3}, errors={"http-404": 2})),

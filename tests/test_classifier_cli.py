@@ -12,9 +12,10 @@ from conftest import SEEDS_DIR
 from sqlalchemy import select
 
 from classifier.registry import ModelRegistry
-from storage.labels import analyst_labels
+from storage.documents import ExtractedDocument
+from storage.labels import add_label, analyst_labels
 from storage.models import Page, Prediction
-from storage.repository import ExtractedDocument, add_label, store_document
+from storage.writes import store_document
 from tests.test_classifier_registry import plant_call, rehash, touch_source
 
 CLINIC_TEXT = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")

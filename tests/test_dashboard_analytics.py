@@ -61,7 +61,9 @@ def test_in_memory_figures_equal_sql(database, filters):
 
 def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
     from storage.db import Database
-    from storage.repository import ExtractedDocument, add_label, store_document, store_prediction
+    from storage.documents import ExtractedDocument, PredictionScores
+    from storage.labels import add_label
+    from storage.writes import store_document, store_prediction
 
     database = Database(writable_dashboard_dataset.settings.database_url)  # a private copy: this test writes
     store = FactStore()
@@ -73,11 +75,11 @@ def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
         prediction = prediction_dict(session.get(Page, page_id).current_prediction)
         stored = store_document(session, ExtractedDocument(url="https://new.example/x", domain="new.example",
                                                            text="A brand new page about MS.", title="New"))
-        store_prediction(session, stored.version_id, {
+        store_prediction(session, stored.version_id, PredictionScores.from_dict({
             "model_version": prediction["model_version"], "relevance": 0.9, "relevant": True, "hype_score": 77.0,
             "signals": {n: {"probability": 0.9, "flagged": True, "evidence": []} for n in prediction["signals"]},
             "counter_signals": {},
-        })
+        }))
     with database.session() as session:
         after = store.current(session, read_stamp(session))
         assert after is not before and len(after) == len(before) + 1

@@ -26,7 +26,7 @@ from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawls
 from hypewatch.scheduling import HypewatchScheduler
 from hypewatch.settings import PROJECT_ROOT
-from storage.crawls import acquire_lock
+from storage.locks import acquire_lock
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
 from tests.test_hypewatch_crawling import cli_environment, make_settings, write_sources
 

@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 
 from hypewatch.scheduling import JOB_PREFIX, LOCK_NAME, LOCK_TTL, HypewatchScheduler
 from hypewatch.settings import PROJECT_ROOT
-from storage.crawls import SchedulerLockHeld, acquire_lock, lock_owner
 from storage.db import make_engine
+from storage.locks import SchedulerLockHeld, acquire_lock, lock_owner
 from storage.models import CrawlRun, SchedulerJob, SchedulerLock, utcnow
 from tests.test_hypewatch_crawling import write_sources
 

@@ -1,4 +1,4 @@
-"""Idempotent writes and the export query, on SQLite and PostgreSQL."""
+"""Idempotent writes, labels apart from predictions, sources and the export query, on SQLite and PostgreSQL."""
 
 import datetime as dt
 
@@ -7,19 +7,11 @@ from conftest import BACKENDS
 from sqlalchemy import func, select
 
 from storage.db import Database
+from storage.documents import ExtractedDocument, PredictionScores, compress_html, content_fingerprint, decompress_html
+from storage.labels import add_label
 from storage.models import DocumentVersion, Label, Page, Prediction
-from storage.repository import (
-    ExtractedDocument,
-    add_label,
-    compress_html,
-    content_fingerprint,
-    decompress_html,
-    iter_export_rows,
-    register_model_version,
-    store_document,
-    store_prediction,
-    upsert_source,
-)
+from storage.repository import iter_export_rows, register_model_version, upsert_source
+from storage.writes import store_document, store_prediction
 
 both_backends = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -27,14 +19,14 @@ SIGNALS = ("cure_claim", "clinic_promotion", "missing_trial_reference", "testimo
 
 
 def a_score(model_version="hm-test", hype=72.5):
-    return {
+    return PredictionScores.from_dict({
         "relevance": 0.93, "relevant": True, "hype_score": hype, "model_version": model_version,
         "signals": {name: {"probability": 0.1 * (i + 1), "flagged": i % 2 == 0,
                            "evidence": [{"text": "It cures MS.", "start": 0, "end": 12, "score": 0.9}]}
                     for i, name in enumerate(SIGNALS)},
         "counter_signals": {name: {"present": False, "evidence": []}
                             for name in ("trial_reference", "risk_disclosure", "regulatory_status", "hedging")},
-    }
+    })
 
 
 def a_document(url="https://clinic.example/ms", text="It cures MS. Book now.", **changes):

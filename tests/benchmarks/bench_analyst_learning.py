@@ -33,7 +33,9 @@ from classifier.realset import load_real_set  # noqa: E402
 from classifier.signals import SIGNALS  # noqa: E402
 from hypewatch.app import Hypewatch  # noqa: E402
 from hypewatch.settings import Settings  # noqa: E402
-from storage.repository import ExtractedDocument, add_label, store_document  # noqa: E402
+from storage.documents import ExtractedDocument  # noqa: E402
+from storage.labels import add_label  # noqa: E402
+from storage.writes import store_document  # noqa: E402
 
 
 def half_of(site: str) -> str:

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 import sqlalchemy as sa
 from alembic import op
@@ -63,8 +63,10 @@ def upgrade() -> None:
     sa.Column('last_seen', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('current_version_id', sa.Integer(), nullable=True),
     sa.Column('current_prediction_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['current_prediction_id'], ['predictions.id'], name=op.f('fk_pages_current_prediction_id_predictions'), ondelete='SET NULL', use_alter=True),
-    sa.ForeignKeyConstraint(['current_version_id'], ['document_versions.id'], name=op.f('fk_pages_current_version_id_document_versions'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['current_prediction_id'], ['predictions.id'],
+        name=op.f('fk_pages_current_prediction_id_predictions'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['current_version_id'], ['document_versions.id'],
+        name=op.f('fk_pages_current_version_id_document_versions'), ondelete='SET NULL', use_alter=True),
     sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_pages_source_id_sources'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pages')),
     sa.UniqueConstraint('url', name=op.f('uq_pages_url'))
@@ -112,7 +114,8 @@ def upgrade() -> None:
     sa.Column('risk_minimisation', sa.Boolean(), nullable=True),
     sa.Column('hype', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['version_id'], ['document_versions.id'], name=op.f('fk_labels_version_id_document_versions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['version_id'], ['document_versions.id'],
+        name=op.f('fk_labels_version_id_document_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_labels'))
     )
     with op.batch_alter_table('labels', schema=None) as batch_op:
@@ -137,8 +140,10 @@ def upgrade() -> None:
     sa.Column('flag_testimonial', sa.Boolean(), nullable=False),
     sa.Column('flag_risk_minimisation', sa.Boolean(), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['model_version'], ['model_versions.version'], name=op.f('fk_predictions_model_version_model_versions')),
-    sa.ForeignKeyConstraint(['version_id'], ['document_versions.id'], name=op.f('fk_predictions_version_id_document_versions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['model_version'], ['model_versions.version'],
+        name=op.f('fk_predictions_model_version_model_versions')),
+    sa.ForeignKeyConstraint(['version_id'], ['document_versions.id'],
+        name=op.f('fk_predictions_version_id_document_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_predictions')),
     sa.UniqueConstraint('version_id', 'model_version', name=op.f('uq_predictions_version_id'))
     )

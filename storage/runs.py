@@ -1,0 +1,110 @@
+"""Crawl runs: starting and finishing them, telling silent sources, the newest run of each source.
+
+A run is *silent* when it failed or timed out, or when it found nothing (no new, changed or
+unchanged page) for a source that found something before: the source has stopped delivering,
+even if nothing raised an error. A run we cancelled ourselves is not silent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.errors import StorageError
+from storage.models import CrawlRun, utcnow
+
+RUN_STATUSES = ("running", "ok", "failed", "timeout", "cancelled")
+FINISHED_STATUSES = RUN_STATUSES[1:]
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    pages_fetched: int = 0
+    pages_new: int = 0
+    pages_changed: int = 0
+    pages_unchanged: int = 0
+    dropped: Mapping[str, int] | None = None
+    errors: Mapping[str, int] | None = None
+    pages_kept: int = 0  # of the stored pages, those the relevance gate called off-topic (`classifier.topic`)
+
+    @property
+    def found(self) -> int:
+        return self.pages_new + self.pages_changed + self.pages_unchanged
+
+
+def start_crawl_run(session: Session, source_name: str) -> CrawlRun:
+    run = CrawlRun(source_name=source_name, started_at=utcnow(), status="running")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_crawl_run(session: Session, run_id: int, status: str, counts: RunCounts,
+                     message: str | None = None, finished_at: dt.datetime | None = None) -> CrawlRun:
+    """Record how a run ended and whether it makes its source silent."""
+    if status not in FINISHED_STATUSES:
+        raise ValueError(f"not a finished run status: {status!r}")
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise StorageError(f"no crawl run {run_id}")
+    run.status = status
+    run.finished_at = finished_at or utcnow()
+    run.pages_fetched = counts.pages_fetched
+    run.pages_new = counts.pages_new
+    run.pages_changed = counts.pages_changed
+    run.pages_unchanged = counts.pages_unchanged
+    run.pages_kept = counts.pages_kept
+    run.dropped = dict(counts.dropped or {})
+    run.errors = dict(counts.errors or {})
+    run.message = message
+    if status == "cancelled":  # stopped by us (scheduler shutdown, Ctrl-C): says nothing about the source
+        run.silent = False
+    else:
+        run.silent = status != "ok" or (counts.found == 0 and _found_something_before(session, run))
+    session.flush()
+    return run
+
+
+def _found_something_before(session: Session, run: CrawlRun) -> bool:
+    earlier = select(CrawlRun.id).where(
+        CrawlRun.source_name == run.source_name,
+        CrawlRun.id != run.id,
+        CrawlRun.started_at <= run.started_at,
+        CrawlRun.pages_new + CrawlRun.pages_changed + CrawlRun.pages_unchanged > 0,
+    ).limit(1)
+    return session.scalar(earlier) is not None
+
+
+def abandon_stale_runs(session: Session, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+    """Mark runs still 'running' long after any crawl could have ended (their process died) as failed."""
+    cutoff = (now or utcnow()) - older_than
+    stale = session.scalars(select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at < cutoff)).all()
+    for run in stale:
+        finish_crawl_run(session, run.id, "failed", RunCounts(
+            run.pages_fetched, run.pages_new, run.pages_changed, run.pages_unchanged, run.dropped, run.errors,
+            run.pages_kept,
+        ), message="abandoned: the crawl process ended without recording its result")
+    return len(stale)
+
+
+def latest_runs(session: Session, source_names: Iterable[str] | None = None) -> dict[str, CrawlRun]:
+    """The newest run of each source (of the named sources, when given), by source name."""
+    newest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source_name)
+    if source_names is not None:
+        newest = newest.where(CrawlRun.source_name.in_(list(source_names)))
+    return {run.source_name: run for run in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(newest)))}
+
+
+def source_health(run: CrawlRun | None, *, enabled: bool = True) -> str:
+    """One word for a source's state: never-run, running, ok, silent (or disabled)."""
+    if not enabled:
+        return "disabled"
+    if run is None:
+        return "never-run"
+    if run.status == "running":
+        return "running"
+    return "silent" if run.silent else "ok"
