@@ -1,8 +1,8 @@
 """What the dashboard reads about crawls: runs, each source's latest run, crawl health, and the
 per-source table that joins a source's figures to its latest run.
 
-A run is shown as the dict `dashboard.serialise.run_dict` makes of it (the runs page, the JSON
-API and the sources table all use that one shape).
+A run is shown as the record `storage.runs.run_record` makes of it (the runs page, the JSON API,
+the sources table and `hypewatch sources --json` all use that one shape).
 """
 
 from __future__ import annotations
@@ -17,18 +17,13 @@ from sqlalchemy.orm import Session
 
 from classifier.signals import SIGNALS
 from dashboard.figures import RUNS_PER_PAGE, CrawlHealth, GroupStats
-from dashboard.serialise import run_dict
 from storage.models import CrawlRun, Page, Source
+from storage.runs import latest_runs, run_record
 
 
-def latest_runs(session: Session) -> dict[str, dict[str, Any]]:
-    """Each source's newest run, by source name.
-
-    `storage` keeps its own `latest_runs` for the CLI; issue 10 merges the two there.
-    """
-    newest = select(func.max(CrawlRun.id)).group_by(CrawlRun.source_name)
-    runs = session.scalars(select(CrawlRun).where(CrawlRun.id.in_(newest)))
-    return {run.source_name: run_dict(run) for run in runs}
+def latest_records(session: Session) -> dict[str, dict[str, Any]]:
+    """Each source's newest run (`storage.runs.latest_runs`) as a record, by source name."""
+    return {name: run_record(run) for name, run in latest_runs(session).items()}
 
 
 def list_runs(session: Session, *, source: str | None = None, page: int = 1,
@@ -39,11 +34,11 @@ def list_runs(session: Session, *, source: str | None = None, page: int = 1,
     if source:
         stmt, count = stmt.where(CrawlRun.source_name == source), count.where(CrawlRun.source_name == source)
     stmt = stmt.order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    return [run_dict(r) for r in session.scalars(stmt)], session.scalar(count) or 0
+    return [run_record(r) for r in session.scalars(stmt)], session.scalar(count) or 0
 
 
 def crawl_health(session: Session) -> CrawlHealth:
-    runs = latest_runs(session)
+    runs = latest_records(session)
     week_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     finished = [r["finished_at"] for r in runs.values() if r["finished_at"]]
     return CrawlHealth(
@@ -72,7 +67,7 @@ def source_stats(session: Session, configured: Sequence[tuple[str, str]], by_nam
     known: dict[str, str | None] = {s.name: s.kind for s in session.scalars(select(Source))}
     for name, kind in configured:
         known.setdefault(name, kind)
-    runs = latest_runs(session)
+    runs = latest_records(session)
     for name in runs:
         known.setdefault(name, None)
     result = []

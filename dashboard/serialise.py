@@ -13,29 +13,10 @@ from typing import Any
 from classifier.signals import COUNTER_SIGNALS, HIGH_HYPE, SIGNALS
 from dashboard import presentation
 from dashboard.figures import ArticleDetail, ArticlePage, ArticleRow, Overview, RunsPage, Trends
-from storage.models import CrawlRun, Label, Prediction
+from storage.models import Label, Prediction
 
 
 # ---------------------------------------------------------------- stored rows
-def run_dict(run: CrawlRun) -> dict[str, Any]:
-    """A crawl run as the runs page, the API and the sources table show it.
-
-    `hypewatch.crawling.CrawlSummary.to_dict` serialises a run too; issue 10 leaves merging the two
-    to the crawl-run core.
-    """
-    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-    errors = run.errors or {}
-    return {
-        "id": run.id, "source": run.source_name, "status": run.status,
-        "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "duration_seconds": round(duration, 1) if duration is not None else None,
-        "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
-        "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept, "dropped": run.dropped or {},
-        "errors": errors, "error_count": sum(int(v) for v in errors.values() if isinstance(v, int | float)),
-        "silent": run.silent, "message": run.message,
-    }
-
-
 def label_dict(label: Label) -> dict[str, Any]:
     return {
         "id": label.id, "version_id": label.version_id, "author": label.author,

@@ -196,7 +196,7 @@ def worker(app: Hypewatch, concurrency: int) -> None:
 @click.pass_obj
 def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
     """List the configured sources with their last run and health (ok, silent, never-run...)."""
-    from storage.runs import latest_runs, source_health
+    from storage.runs import latest_runs, run_record, source_health
 
     configured = _load(app, sources_file)
     with app.database.session() as session:
@@ -205,7 +205,7 @@ def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
         if as_json:
             for source, run in rows:
                 click.echo(json.dumps({**source.to_dict(), "health": source_health(run, enabled=source.enabled),
-                                       "last_run": _run_dict(run)}, ensure_ascii=False))
+                                       "last_run": run_record(run) if run else None}, ensure_ascii=False))
             return
         grid = Table(title=f"sources ({app.settings.sources_file if sources_file is None else sources_file})",
                      title_justify="left", box=box.SIMPLE_HEAD, caption="found: new/changed/unchanged pages",
@@ -220,16 +220,6 @@ def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
                 source_health(run, enabled=source.enabled),
             )
     Console().print(grid)
-
-
-def _run_dict(run) -> dict | None:
-    if run is None:
-        return None
-    return {"id": run.id, "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None, "status": run.status,
-            "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
-            "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept, "dropped": run.dropped, "errors": run.errors,
-            "silent": run.silent, "message": run.message}
 
 
 # ---------------------------------------------------------------------------- demo site

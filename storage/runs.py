@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -108,3 +109,19 @@ def source_health(run: CrawlRun | None, *, enabled: bool = True) -> str:
     if run.status == "running":
         return "running"
     return "silent" if run.silent else "ok"
+
+
+def run_record(run: CrawlRun) -> dict[str, Any]:
+    """A crawl run as a plain record: the one shape the dashboard's pages and API and
+    `hypewatch sources --json` show."""
+    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    errors = run.errors or {}
+    return {
+        "id": run.id, "source": run.source_name, "status": run.status,
+        "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_seconds": round(duration, 1) if duration is not None else None,
+        "pages_fetched": run.pages_fetched, "pages_new": run.pages_new, "pages_changed": run.pages_changed,
+        "pages_unchanged": run.pages_unchanged, "pages_kept": run.pages_kept, "dropped": run.dropped or {},
+        "errors": errors, "error_count": sum(int(v) for v in errors.values() if isinstance(v, int | float)),
+        "silent": run.silent, "message": run.message,
+    }
