@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -110,6 +112,17 @@ def _counts(counts) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
 
 
+@contextlib.contextmanager
+def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT ask a foreground daemon to stop (it then stops cleanly) instead of killing it."""
+    previous = {sig: signal.signal(sig, lambda *_: request_stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 # ---------------------------------------------------------------------------- schedule
 @click.command()
 @sources_option
@@ -148,14 +161,12 @@ def schedule(app: Hypewatch, sources_file: Path | None, list_only: bool, paralle
     scheduler.start()
     click.echo(f"hypewatch: scheduler running with {sum(s.enabled for s in configured)} source(s); "
                "SIGTERM or Ctrl-C stops it", err=True)
-    previous = {sig: signal.signal(sig, lambda *_: scheduler.request_stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        scheduler.wait()
+        with stop_on_signals(scheduler.request_stop):
+            scheduler.wait()
     finally:
         click.echo("hypewatch: scheduler stopping...", err=True)
         scheduler.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if scheduler.lock_lost:
         raise SchedulerError("another scheduler took over this database's scheduler lock")
 
@@ -180,12 +191,8 @@ def worker(app: Hypewatch, concurrency: int) -> None:
     crawl_worker = CrawlWorker(app, concurrency=concurrency, on_event=lambda m: click.echo(f"hypewatch: {m}", err=True))
     click.echo(f"hypewatch: worker {crawl_worker.name} waiting for crawl runs (concurrency {concurrency}); "
                "SIGTERM or Ctrl-C stops it", err=True)
-    previous = {sig: signal.signal(sig, lambda *_: crawl_worker.request_stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with stop_on_signals(crawl_worker.request_stop):
         crawl_worker.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     click.echo("hypewatch: worker stopped", err=True)
 
 
