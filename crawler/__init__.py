@@ -6,8 +6,8 @@ crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard i
 - Running: `runner` (one crawl per process), `spec`, `settings` (the documented `HYPEWATCH_*`
   settings), `sources` (the sources file).
 - Spiders and requests: `spiders/` (site, feed, sitemap, and `start_requests` beside
-  `spider_for`), `feeds`, `urls`, `middlewares` (address guard, robots.txt, page budget, backoff),
-  `netguard`.
+  `spider_for`), `feeds`, `aggregator_links` (the publisher's URL inside Google News and Bing News
+  links), `urls`, `middlewares` (address guard, robots.txt, page budget, backoff), `netguard`.
 - Pages: `items` and `vocabulary` (what the parts pass each other: items, request-meta keys, drop
   reasons), `pipelines` (one concern each), `articles` and `extract` (trafilatura), `workers`
   (the extraction processes).

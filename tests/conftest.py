@@ -6,12 +6,14 @@
   PostgreSQL server (HYPEWATCH_TEST_POSTGRES_URL, default 127.0.0.1:5432/test) and are skipped
   with a clear reason when that server is unreachable. With HYPEWATCH_DATABASE_URL set to a
   PostgreSQL URL, every test's database is made on that server instead.
+- `google_news_link` / `bing_link`: a publisher's URL wrapped the way those aggregators' feeds do.
 - `model_dir`: a model trained once per session from seeds/, copied into each test's home.
 - `settings` / `app` / `cli_env`: a private HYPEWATCH_HOME per test, wired to the above.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -116,6 +119,31 @@ def article_html(title: str, body_text: str, *, published: str | None = "2026-03
 <main><article><h1>{title}</h1>{paragraphs}</article></main>{extra}
 <footer><p>Copyright 2026 Example Health Media. All rights reserved.</p><a href="/privacy">Privacy</a></footer>
 </body></html>"""
+
+
+# ---------------------------------------------------------------- news aggregators' links
+def _protobuf_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def google_news_link(inner: str, amp: str = "") -> str:
+    """A Google News RSS article link in the older form: a base64url protobuf message whose field 4
+    is `inner` (the publisher's URL, or in the newer form an opaque token), field 26 an AMP URL."""
+    data = inner.encode()
+    message = b"\x08\x13\x22" + _protobuf_varint(len(data)) + data + b"\xd2\x01" + _protobuf_varint(len(amp)) + amp.encode()
+    article_id = base64.urlsafe_b64encode(message).decode().rstrip("=")
+    return f"https://news.google.com/rss/articles/{article_id}?oc=5"
+
+
+def bing_link(publisher: str) -> str:
+    # Bing writes the publisher's URL percent-encoded in lower case, among tracking parameters.
+    encoded = quote(publisher, safe="").replace("%3A", "%3a").replace("%2F", "%2f")
+    return f"http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=6A1B&url={encoded}&c=1234567&mkt=en-gb"
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
