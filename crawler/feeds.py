@@ -1,7 +1,9 @@
 """RSS (0.9x, 1.0, 2.0) and Atom feeds: the entries' links, titles and dates.
 
 Parsed with lxml without entity resolution or network access, so a hostile feed cannot read
-local files or make the parser fetch anything.
+local files or make the parser fetch anything. An entry's link is its original one where the feed
+gives it (`feedburner:origLink`, beside a feedproxy redirect); links that aggregators wrap around
+a publisher's URL in other ways are decoded by `crawler.aggregator_links`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from lxml import etree
 
 # The advertised feed types `parse_feed` can read (a JSON Feed it cannot, so it is not followed).
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+ORIGINAL_LINK = "origlink"  # feedburner:origLink (local names are compared lower-cased)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ def parse_feed(body: bytes, base_url: str) -> list[FeedEntry] | None:
 def _entries(elements, base_url: str, link_of) -> list[FeedEntry]:
     entries = []
     for element in elements:
-        link = link_of(element)
+        # feedburner (and its imitators) point `link` at their own redirector and keep the
+        # publisher's URL beside it: fetching that skips a hop and the redirector's robots.txt.
+        link = _text(element, ORIGINAL_LINK) or link_of(element)
         if not link:
             continue
         published = _date(_text(element, "pubdate") or _text(element, "published") or _text(element, "updated")

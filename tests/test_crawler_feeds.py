@@ -45,3 +45,25 @@ def test_entities_are_not_resolved(tmp_path):
                '<rss><channel><item><title>&x;</title><link>https://example.org/a</link></item></channel></rss>').encode()
     entries = parse_feed(hostile, "https://example.org/")
     assert all("TOP-SECRET" not in e.title for e in entries or [])
+
+
+FEEDBURNER_RSS = b"""<?xml version="1.0"?><rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">
+<channel><title>t</title>
+<item><title>A</title><link>http://feedproxy.google.com/~r/MsNews/~3/AbCdEf/</link>
+<feedburner:origLink>https://ms-news.example/2026/03/a</feedburner:origLink></item>
+<item><title>B</title><link>http://feedproxy.google.com/~r/MsNews/~3/GhIjKl/</link></item>
+</channel></rss>"""
+
+FEEDBURNER_ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"
+xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><title>t</title>
+<entry><title>A</title><link rel="alternate" href="http://feeds.feedburner.com/~r/MsNews/~3/AbCdEf/"/>
+<feedburner:origLink>https://ms-news.example/2026/03/a</feedburner:origLink></entry></feed>"""
+
+
+def test_feedburner_entries_link_to_the_original():
+    entries = parse_feed(FEEDBURNER_RSS, "http://feeds.feedburner.com/MsNews")
+    # The original where the feed gives it; otherwise the redirect, followed when fetched.
+    assert [e.url for e in entries] == ["https://ms-news.example/2026/03/a",
+                                        "http://feedproxy.google.com/~r/MsNews/~3/GhIjKl/"]
+    assert [e.url for e in parse_feed(FEEDBURNER_ATOM, "http://feeds.feedburner.com/MsNews")] == [
+        "https://ms-news.example/2026/03/a"]
