@@ -4,7 +4,8 @@
   `request.meta` for one another.
 - Drop reasons: why a pipeline rejects a page (`DropItem(reason)`). `extensions.RunStats` counts
   each under `hypewatch/dropped/<reason>`, and the spiders read them back to decide whether a
-  dropped page's links are followed.
+  dropped page's links are followed. A spider counts there too what it drops before any request
+  (`UNDECODABLE_LINK`).
 - Request failure kinds that more than one module names (`middlewares.BlockedRequest.kind`, the
   spiders' error counts).
 
@@ -31,6 +32,9 @@ LINK_LIST: Final = "not-article:link-list"  # mostly link texts: an index page
 DUPLICATE_CONTENT: Final = "duplicate-content"  # the same text under another URL
 NOT_SCORED: Final = "not-scored"  # the scoring worker timed out or died
 OFF_TOPIC: Final = "off-topic"  # the relevance gate rejected it; its links are not followed
+# A feed entry's aggregator link whose publisher URL cannot be read offline (a newer Google News
+# id; `crawler.aggregator_links`): counted by the feed spider, never fetched.
+UNDECODABLE_LINK: Final = "undecodable-link"
 
 
 def not_article(extraction_status: str) -> str:

@@ -1,13 +1,20 @@
-"""The feed spider: RSS and Atom feeds; each entry's page is fetched (entries are not crawled further)."""
+"""The feed spider: RSS and Atom feeds; each entry's page is fetched (entries are not crawled further).
+
+An entry that an aggregator (Google News, Bing News) links through its own pages is fetched from
+the publisher's URL inside that link; one whose publisher URL cannot be read offline is counted
+as dropped (`UNDECODABLE_LINK`), so a feed of such links shows up in the run's counts.
+"""
 
 from __future__ import annotations
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
+from crawler.aggregator_links import UndecodableLink, publisher_url
 from crawler.feeds import FEED_TYPES, parse_feed
 from crawler.spiders.base import HypewatchSpider
 from crawler.urls import canonical_url, link_priority
+from crawler.vocabulary import UNDECODABLE_LINK
 
 
 class FeedSpider(HypewatchSpider):
@@ -29,9 +36,19 @@ class FeedSpider(HypewatchSpider):
             return
         if not entries:
             self.logger.info("feed %s has no entries", response.url)
+        undecodable = 0
         for entry in entries:
-            url = canonical_url(entry.url)
+            try:
+                url = canonical_url(publisher_url(entry.url))
+            except UndecodableLink as exc:
+                undecodable += 1
+                self.count(f"dropped/{UNDECODABLE_LINK}")
+                self.logger.debug("%s", exc)
+                continue
             yield self.page_request(url, depth=1, priority=link_priority(url, entry.title))
+        if undecodable:
+            self.logger.info("feed %s: %d of %d entries link through an aggregator that hides the publisher's URL",
+                             response.url, undecodable, len(entries))
 
     def _advertised_feeds(self, response: TextResponse):
         found = False
