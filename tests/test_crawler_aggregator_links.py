@@ -7,30 +7,23 @@ import pytest
 from crawler.aggregator_links import UndecodableLink, publisher_url
 from tests.conftest import bing_link, google_news_link
 
-# Real Google News ids of the older form, as published in RSS tools' bug reports.
-REAL_OLD_IDS = {
-    # one-byte length, an empty AMP field after the URL
-    "https://news.google.com/rss/articles/CBMiSGh0dHBzOi8vdGVjaGNydW5jaC5jb20vMjAyMi8xMC8yNy9uZXcteW9yay1wb3N0LWhhY2tl"
-    "ZC1vZmZlbnNpdmUtdHdlZXRzL9IBAA?oc=5":
-        "https://techcrunch.com/2022/10/27/new-york-post-hacked-offensive-tweets/",
-    # a two-byte length (a URL over 127 bytes), under /articles/ with locale parameters
-    "https://news.google.com/articles/CBMihQFodHRwczovL3d3dy50LW9ubGluZS5kZS9uYWNocmljaHRlbi91a3JhaW5lL2lkXzEwMDMxMD"
-    "YxNi91a3JhaW5lLWtyaWVnLXJ1c3NsYW5kLXdlbGNoZXMtemllbC12ZXJmb2xndC1wdXRpbi1taXQtZGVtLWx1ZnRhbmdyaWZmLS5odG1s0gEA"
-    "?hl=de&gl=DE&ceid=DE%3Ade":
-        "https://www.t-online.de/nachrichten/ukraine/id_100310616/ukraine-krieg-russland-welches-ziel-verfolgt-putin-"
-        "mit-dem-luftangriff-.html",
-    # an AMP URL after the article's own
-    "https://news.google.com/rss/articles/CBMiLmh0dHBzOi8vd3d3LmJiYy5jb20vbmV3cy9hcnRpY2xlcy9jampqbnhkdjE4OG_SATJodHRw"
-    "czovL3d3dy5iYmMuY29tL25ld3MvYXJ0aWNsZXMvY2pqam54ZHYxODhvLmFtcA?oc=5":
-        "https://www.bbc.com/news/articles/cjjjnxdv188o",
+# Older-form ids built the way Google News builds them (see `google_news_link`), around our own
+# URLs: a one-byte length, a two-byte length (a URL over 127 bytes), and an AMP URL after the article's.
+LONG_URL = "https://www.ms-news.example/nachrichten/forschung/id_100310616/" + "stammzellen-" * 8 + "studie.html"
+OLD_IDS = {
+    google_news_link("https://news.example/2026/10/27/stem-cell-clinic-claims/"):
+        "https://news.example/2026/10/27/stem-cell-clinic-claims/",
+    google_news_link(LONG_URL).replace("/rss/articles/", "/articles/").replace("?oc=5", "?hl=de&gl=DE&ceid=DE%3Ade"):
+        LONG_URL,
+    google_news_link("https://www.broadcaster.example/news/articles/abc123",
+                     amp="https://www.broadcaster.example/news/articles/abc123.amp"):
+        "https://www.broadcaster.example/news/articles/abc123",
 }
-# A real id of the newer form: its field 4 is an opaque token, resolvable only by asking Google.
-REAL_NEW_ID = ("https://news.google.com/rss/articles/CBMiqwFBVV95cUxNMTRqdUZpNl9hQldXbGo2YVVLOGFQdkFLYldlMUxUVlNEaElsYjRR"
-               "ODVUMkF3R1RYdWxvT1NoVzdUYS0xSHg3eVdpTjdVODQ5cVJJLWt4dk9vZFBScVp2ZmpzQXZZRy1ncDM5c2tRbXBVVHVrQnpmMGVrQX"
-               "NkQVItV3h4dVQ1V1BTbjhnM3k2ZUdPdnhVOFk1NmllNTZkdGJTbW9NX0k5U3E2Tkk?oc=5")
+# A newer-form id: its field 4 is an opaque token, resolvable only by asking Google.
+NEW_ID = google_news_link("AU_yqL" + "Mx4PqTz9" * 16)
 
 
-@pytest.mark.parametrize(("link", "expected"), REAL_OLD_IDS.items())
+@pytest.mark.parametrize(("link", "expected"), OLD_IDS.items())
 def test_older_google_news_ids_carry_the_publishers_url(link, expected):
     assert publisher_url(link) == expected
 
@@ -44,7 +37,7 @@ def test_every_google_news_path_form_is_read():
 
 def test_a_newer_google_news_id_is_undecodable():
     with pytest.raises(UndecodableLink, match="newer Google News id"):
-        publisher_url(REAL_NEW_ID)
+        publisher_url(NEW_ID)
     with pytest.raises(UndecodableLink):
         publisher_url(google_news_link("AU_yqLOpaqueToken"))
 
