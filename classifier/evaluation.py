@@ -256,9 +256,10 @@ class RealEvaluationReport:
     # Cohen's kappa per field between the two independent annotators (`realset.agreement`).
     agreement: dict[str, dict] = field(default_factory=dict)
     predictions: dict[str, Predictions] = field(default_factory=dict, repr=False)
+    missing: tuple[str, ...] = ()  # ids of the part's pages left out: their texts are not collected
 
     def to_dict(self) -> dict:
-        return {"part": self.part, "n_pages": self.n_pages, "n_sites": self.n_sites,
+        return {"part": self.part, "n_pages": self.n_pages, "n_sites": self.n_sites, "missing": list(self.missing),
                 "model_version": self.model_version, "systems": self.systems,
                 "by_genre": self.by_genre, "by_language": self.by_language, "agreement": self.agreement}
 

@@ -237,16 +237,18 @@ class Hypewatch:
         logger.info("recorded the evaluation in the manifest of %s", version)
         return report
 
-    def evaluate_real(self, part: str = "test"):
+    def evaluate_real(self, part: str = "test", *, allow_missing: bool = False):
         """The current model and the baselines on the labelled real pages of `part`
-        (`classifier.evaluation.evaluate_real`); raises `RealSetError` when texts are missing."""
+        (`classifier.evaluation.evaluate_real`); raises `RealSetError` when texts are missing,
+        unless `allow_missing` (the pages whose texts are missing are then left out, and listed)."""
         from classifier.evaluation import evaluate_real
         from classifier.realset import agreement, load_real_set
 
-        real = load_real_set(self.settings.real_dir, part)
+        real = load_real_set(self.settings.real_dir, part, require_texts=not allow_missing)
         training = load_corpus(self.settings.seeds_dir)
         report = evaluate_real(self.model, training, real.corpus(), part=part, n_sites=real.sites)
         report.agreement = agreement(self.settings.real_dir)
+        report.missing = real.missing
         return report
 
     def tune_thresholds(self) -> dict[str, float]:

@@ -51,12 +51,15 @@ def train(app: Hypewatch, with_labels: bool, as_json: bool) -> None:
               help="Measure the current model on the labelled real pages of seeds/real/ instead of the corpus.")
 @click.option("--part", type=click.Choice(["test", "tuning"]), default="test", show_default=True,
               help="With --real: which part of the real set.")
+@click.option("--allow-missing", is_flag=True,
+              help="With --real: leave out (and list) the pages whose texts could not be re-collected, "
+                   "instead of refusing; the figures are then not comparable with the README's.")
 @click.option("--tune-thresholds", is_flag=True,
               help="With --real --part tuning: choose the flag thresholds on these pages and write them to "
                    "classifier/thresholds.json (retrain afterwards).")
 @click.pass_obj
 def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_jobs: int | None,
-             check_floors: bool, real: bool, part: str, tune_thresholds: bool) -> None:
+             check_floors: bool, real: bool, part: str, allow_missing: bool, tune_thresholds: bool) -> None:
     """Cross-validate the model beside a keyword baseline and a DummyClassifier.
 
     Grouped, stratified folds (near-duplicate documents stay in one fold); per-signal precision,
@@ -77,7 +80,7 @@ def evaluate(app: Hypewatch, as_json: bool, with_labels: bool, n_splits: int, n_
                    + ", ".join(f"{name} {value:.2f}" for name, value in chosen.items()))
         return
     if real:
-        real_report = app.evaluate_real(part)
+        real_report = app.evaluate_real(part, allow_missing=allow_missing)
         if as_json:
             click.echo(json.dumps(real_report.to_dict(), ensure_ascii=False))
         else:
@@ -122,6 +125,9 @@ def _render_evaluation(console: Console, report) -> None:
 
 
 def _render_real_evaluation(console: Console, report) -> None:
+    if report.missing:
+        console.print(f"[yellow]{len(report.missing)} page(s) of the {report.part} part left out: their texts are "
+                      f"missing ({', '.join(report.missing)})[/yellow]")
     console.print(_systems_table(f"hypewatch evaluate --real: {report.n_pages} real pages from {report.n_sites} "
                                  f"sites ({report.part} part), model {report.model_version}", report.summary_rows()))
     for title, groups in (("genre", report.by_genre), ("language", report.by_language)):

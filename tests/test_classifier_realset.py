@@ -128,3 +128,15 @@ def test_evaluate_real_without_texts_is_one_clear_line(run_cli, real_seeds):
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "6 of 6 real-page texts are missing" in result.stderr and "README.md" in result.stderr
+
+
+def test_evaluate_real_can_leave_out_pages_whose_texts_are_gone(run_cli, real_seeds):
+    (real_seeds / "real" / "texts" / "r0000000001.txt").unlink()  # the stored page changed, say
+    env = {"HYPEWATCH_SEEDS": str(real_seeds)}
+    assert run_cli("evaluate", "--real", env=env).exit_code == 2
+    result = run_cli("evaluate", "--real", "--allow-missing", "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n_pages"] == 5 and report["missing"] == ["r0000000001"]
+    table = run_cli("evaluate", "--real", "--allow-missing", env=env)
+    assert "1 page(s) of the test part left out" in table.stdout and "r0000000001" in table.stdout
