@@ -14,7 +14,7 @@ import numpy as np
 
 from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.facts import Facts
-from dashboard.figures import SILENT_AFTER, GroupStats, Summary, Trends
+from dashboard.figures import SILENT_AFTER, GroupStats, Summary, Trends, mean_hype
 from dashboard.filters import ArticleFilters
 
 SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}
@@ -105,7 +105,7 @@ def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
     return Trends(
         weeks=[dt.date.fromordinal(first + 7 * i) for i in range(weeks)],
         articles=counts.astype(int).tolist(),
-        mean_hype=[round(float(s / c), 1) if c else None for s, c in zip(hype_sum, counts, strict=True)],
+        mean_hype=[mean_hype(s, int(c)) for s, c in zip(hype_sum, counts, strict=True)],
         signal_share={n: [round(float(f / c), 4) if c else None for f, c in zip(flag_counts[n], counts, strict=True)]
                       for n in SIGNALS},
         high_hype=high.astype(int).tolist(),
@@ -120,7 +120,7 @@ def summary(facts: Facts, filters: ArticleFilters, search_ids=None) -> Summary:
     return Summary(
         articles=int(keep.sum()),
         relevant=n_relevant,
-        mean_hype=round(float(facts.hype[relevant].mean()), 1) if n_relevant else None,
+        mean_hype=mean_hype(facts.hype[relevant].sum(), n_relevant),
         high_hype=int((relevant & (facts.hype >= HIGH_HYPE)).sum()),
         labelled=int((keep & facts.labelled).sum()),
         domains=int(np.unique(facts.domain[keep]).size),
@@ -147,7 +147,7 @@ def _stats(name: str, i: int, grouped, **extra) -> GroupStats:
     relevant = int(n_relevant[i])
     return GroupStats(
         name=name, articles=int(articles[i]), relevant=relevant,
-        mean_hype=round(float(hype_sum[i] / relevant), 1) if relevant else None,
+        mean_hype=mean_hype(hype_sum[i], relevant),
         signal_rates={n: round(float(flags[n][i] / relevant), 4) if relevant else None for n in SIGNALS},
         # whole seconds: SQLite's julianday, which the facts are read with, keeps about a millisecond
         last_seen=dt.datetime.fromtimestamp(math.floor(last_seen[i] + 0.001), dt.UTC) if np.isfinite(last_seen[i]) else None,

@@ -22,6 +22,17 @@ SILENT_AFTER = dt.timedelta(days=14)
 RUNS_PER_PAGE = 50
 
 
+def mean_hype(total: float | None, count: int | None) -> float | None:
+    """The mean of `count` hype scores summing to `total`, to one place.
+
+    Stored scores have one decimal, so their sum is a multiple of 0.1; it is rounded back to one
+    before dividing, so that a mean on a half (63.75) rounds the same however the sum was added up
+    (in NumPy or in the database)."""
+    if not count or total is None:
+        return None
+    return round(round(float(total), 1) / count, 1)
+
+
 def rate(part: int | float, whole: int | None) -> float | None:
     """part / whole to four places, or None when there is nothing to divide by."""
     return round(part / whole, 4) if whole else None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.crawl_runs import newest_seen
-from dashboard.figures import SILENT_AFTER, ArticlePage, ArticleRow, GroupStats, Summary, Trends, rate
+from dashboard.figures import SILENT_AFTER, ArticlePage, ArticleRow, GroupStats, Summary, Trends, mean_hype, rate
 from dashboard.filters import ArticleFilters
 from dashboard.reads import (
     ARTICLE_DATE,
@@ -72,10 +72,6 @@ def _flag_sums() -> list[Any]:
     return [func.sum(case((getattr(Prediction, f"flag_{name}").is_(True), 1), else_=0)).label(name) for name in SIGNALS]
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(float(value), digits)
-
-
 # ---------------------------------------------------------------- article lists
 def _ordered(stmt: Select, filters: ArticleFilters) -> Select:
     column = SORTS[filters.sort]
@@ -112,7 +108,7 @@ def weekly_trends(session: Session, filters: ArticleFilters) -> Trends:
     """Per ISO week: relevant articles, their mean hype score and the share flagged per signal."""
     week = week_start(ARTICLE_DATE).label("week")
     stmt = current(
-        week, func.count(Page.id).label("articles"), func.avg(Prediction.hype_score).label("mean_hype"),
+        week, func.count(Page.id).label("articles"), func.sum(Prediction.hype_score).label("hype_sum"),
         func.sum(case((Prediction.hype_score >= HIGH_HYPE, 1), else_=0)).label("high"), *_flag_sums(),
     )
     stmt = _filtered(stmt, replace(filters, relevance="relevant"), dialect_of(session)).group_by(week).order_by(week)
@@ -122,7 +118,7 @@ def weekly_trends(session: Session, filters: ArticleFilters) -> Trends:
     return Trends(
         weeks=weeks,
         articles=[r.articles if r else 0 for r in series],
-        mean_hype=[_round(r.mean_hype) if r else None for r in series],
+        mean_hype=[mean_hype(r.hype_sum, r.articles) if r else None for r in series],
         signal_share={n: [rate(getattr(r, n), r.articles) if r else None for r in series] for n in SIGNALS},
         high_hype=[int(r.high or 0) if r else 0 for r in series],
         signal_counts={n: [int(getattr(r, n) or 0) if r else 0 for r in series] for n in SIGNALS},
@@ -152,16 +148,17 @@ def summary(session: Session, filters: ArticleFilters) -> Summary:
     stmt = current(
         func.count(Page.id),
         func.sum(case((Prediction.relevant.is_(True), 1), else_=0)),
-        func.avg(case((Prediction.relevant.is_(True), Prediction.hype_score))),
+        func.sum(case((Prediction.relevant.is_(True), Prediction.hype_score))),
         func.sum(case((and_(Prediction.relevant.is_(True), Prediction.hype_score >= HIGH_HYPE), 1), else_=0)),
         func.count(func.distinct(Page.domain)),
         *_flag_sums(),
     )
-    total, relevant, mean_hype, high, domains, *flags = session.execute(
+    total, relevant, hype_sum, high, domains, *flags = session.execute(
         _filtered(stmt, everything, dialect_of(session))).one()
     labelled = session.scalar(_filtered(current(func.count(Page.id)), replace(everything, labelled="yes"),
                                         dialect_of(session)))
-    return Summary(total or 0, int(relevant or 0), _round(mean_hype), int(high or 0), labelled or 0, domains or 0,
+    n_relevant = int(relevant or 0)
+    return Summary(total or 0, n_relevant, mean_hype(hype_sum, n_relevant), int(high or 0), labelled or 0, domains or 0,
                    {n: int(c or 0) for n, c in zip(SIGNALS, flags, strict=True)})
 
 
@@ -171,7 +168,8 @@ def _group_columns(key: Any) -> list[Any]:
         key.label("name"),
         func.count(Page.id).label("articles"),
         func.sum(case((Prediction.relevant.is_(True), 1), else_=0)).label("relevant"),
-        func.avg(case((Prediction.relevant.is_(True), Prediction.hype_score))).label("mean_hype"),
+        func.avg(case((Prediction.relevant.is_(True), Prediction.hype_score))).label("mean_hype"),  # for sorting
+        func.sum(case((Prediction.relevant.is_(True), Prediction.hype_score))).label("hype_sum"),
         func.max(Page.last_seen).label("last_seen"),
         *_flag_sums(),
     ]
@@ -185,7 +183,7 @@ def _group_stats(row: Any) -> GroupStats:
         last_seen = last_seen.replace(tzinfo=last_seen.tzinfo or dt.UTC, microsecond=0)
     relevant = int(row.relevant or 0)
     return GroupStats(
-        name=row.name, articles=row.articles, relevant=relevant, mean_hype=_round(row.mean_hype),
+        name=row.name, articles=row.articles, relevant=relevant, mean_hype=mean_hype(row.hype_sum, relevant),
         signal_rates={n: rate(getattr(row, n) or 0, relevant) for n in SIGNALS}, last_seen=last_seen,
     )
 
