@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from crawler.parent_watch import PARENT_PID_VARIABLE
 from crawler.sources import SourceConfig
 from crawler.spec import CrawlSpec
 from hypewatch.app import Hypewatch
@@ -215,9 +216,11 @@ def log_path(settings: Settings, folder: str, run_id: int, source: str, suffix: 
 
 def spawn_crawl_process(spec: CrawlSpec, *, stdout: int | IO[Any], stderr: int | IO[Any]) -> subprocess.Popen[bytes]:
     """`python -m crawler.runner` with `spec` on its stdin, in a new session: the terminal's Ctrl-C
-    does not reach it, and its whole group (the crawl and its extraction processes) can be signalled."""
+    does not reach it, and its whole group (the crawl and its extraction processes) can be signalled.
+    It is told our pid, so it stops by itself if we die (`crawler.parent_watch`)."""
     process = subprocess.Popen([sys.executable, "-m", "crawler.runner"], stdin=subprocess.PIPE, stdout=stdout,
-                               stderr=stderr, start_new_session=True)
+                               stderr=stderr, start_new_session=True,
+                               env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())})
     assert process.stdin is not None
     process.stdin.write(spec.to_json().encode())
     process.stdin.close()
