@@ -42,7 +42,7 @@ from hypewatch.errors import HypewatchError
 from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, end_abandoned_runs, prepare
 from storage.locks import SchedulerLockHeld, acquire_lock, heartbeat_lock, lock_owner, release_lock, take_over_lock
 from storage.models import SchedulerJob, utcnow
-from storage.owners import process_alive
+from storage.owners import Owner, process_alive
 from storage.runs import latest_runs, source_health
 
 logger = logging.getLogger(__name__)
@@ -263,6 +263,12 @@ def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
 
 
 def scheduler_owner(app: Hypewatch):
-    """Who holds the scheduler lock (None when no scheduler runs)."""
+    """Who holds the scheduler lock (None when no scheduler runs: no lock, or a lock whose holder is
+    gone: its process on this host no longer exists, or its heartbeat is past the lock's time-to-live)."""
     with app.database.session() as session:
-        return lock_owner(session, LOCK_NAME)
+        owner = lock_owner(session, LOCK_NAME)
+    if owner is None:
+        return None
+    gone = (Owner(owner.host, owner.pid).is_here and not process_alive(owner.pid)) or \
+        utcnow() - owner.heartbeat_at > LOCK_TTL
+    return None if gone else owner
