@@ -3,8 +3,9 @@
 It uses `classifier` (scoring) and `storage` (writing); hypewatch's crawl-run core starts it as a
 crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard input.
 
-- Running: `runner` (one crawl per process), `spec`, `settings` (the documented `HYPEWATCH_*`
-  settings), `sources` (the sources file).
+- Running: `runner` (one crawl per process), `parent_watch` (a crawl process stops when the
+  process that started it dies), `spec`, `settings` (the documented `HYPEWATCH_*` settings),
+  `sources` (the sources file).
 - Spiders and requests: `spiders/` (site, feed, sitemap, and `start_requests` beside
   `spider_for`), `feeds`, `aggregator_links` (the publisher's URL inside Google News and Bing News
   links), `urls`, `middlewares` (address guard, robots.txt, page budget, backoff), `netguard`.

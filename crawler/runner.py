@@ -8,6 +8,8 @@ With HYPEWATCH_REDIS_URL among its settings the process is one worker of a share
 (crawler.frontier): it takes its requests from the run's Redis queue and ends when the run is
 drained, instead of crawling the source's start URLs on its own.
 
+It stops by itself, cleanly, when the process that started it dies (`crawler.parent_watch`).
+
 Exit status: 0 when the crawl ran (however many pages failed), 1 when it could not run.
 """
 
@@ -82,6 +84,9 @@ def _emit(event: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    from crawler.parent_watch import watch_parent
+
+    watch_parent()  # a crawl nobody waits for any more stops (see crawler.parent_watch)
     try:
         spec = CrawlSpec.from_dict(json.loads(sys.stdin.read()))
         return run_crawl(spec)

@@ -13,4 +13,6 @@ import the app factory.
 - Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
   `vendor` (Plotly and Swagger UI from installed packages).
 - `security`, `labelling`, `sqlfuncs`, `errors`.
+- `abandoned_runs`: the one write outside a POST, marking crawl runs whose process is gone as
+  failed, at start-up and in the background.
 """

@@ -1,7 +1,8 @@
 """The dashboard application: FastAPI, Jinja2 pages, a JSON API, the exports and the assets they need.
 
 `create_app(database, config)` builds it: it makes the `dashboard.state.Dashboard` the routes
-share and mounts the routers (`pages`, `api`, `exports`). Security (credentials, content policy,
+share and mounts the routers (`pages`, `api`, `exports`); while it runs (its lifespan), crawl runs
+whose process is gone are marked failed in the background (`dashboard.abandoned_runs`). Security (credentials, content policy,
 CSRF) is applied here for every route, and every error, from any route, is rendered here: as
 JSON under /api and /export, as an HTML page elsewhere.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from dashboard import api, exports, pages
+from dashboard.abandoned_runs import AbandonedRunSweeper
 from dashboard.errors import DashboardError
 from dashboard.security import (
     CSRF_COOKIE,
@@ -39,6 +42,17 @@ OPEN_PATHS = ("/healthz",)
 
 
 def create_app(database: Database, config: DashboardConfig, *, warm_up: bool = True) -> FastAPI:
+    board = Dashboard(database, config)
+    sweeper = AbandonedRunSweeper(board.end_abandoned_runs, config.abandoned_runs_every)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+
     app = FastAPI(
         title="hypewatch dashboard API",
         version="1",
@@ -46,11 +60,11 @@ def create_app(database: Database, config: DashboardConfig, *, warm_up: bool = T
                     "Every page of the dashboard reads from these endpoints.",
         docs_url=None,  # served by our own page: the stock one loads scripts from a CDN and inline
         redoc_url=None,
+        lifespan=lifespan,
     )
     # The Swagger UI that ships in a Python package (4.x) reads OpenAPI 3.0; the schema uses
     # nothing 3.1 adds beyond nullable parameters, which it shows as strings.
     app.openapi_version = "3.0.3"
-    board = Dashboard(database, config)
     app.state.dashboard = board
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     _install_security(app, config)

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from dashboard.abandoned_runs import SWEEP_SECONDS
 from dashboard.cache import AggregateCache
 from dashboard.facts import Facts, FactStore, read_stamp
 from dashboard.rendering import template_environment
@@ -28,6 +29,7 @@ from dashboard.screens import Reader
 from dashboard.search import SearchIndex
 from dashboard.security import CSRF_FIELD
 from storage.db import Database
+from storage.runs import abandon_stale_runs
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class DashboardConfig:
     model_version: str | None = None
     configured_sources: tuple[tuple[str, str], ...] = ()
     search_index_path: Path | None = None  # None: the search index lives in memory
+    abandoned_runs_every: float = SWEEP_SECONDS  # how often runs whose process is gone are marked failed
 
     @property
     def requires_login(self) -> bool:
@@ -76,6 +79,15 @@ class Dashboard:
     def changed(self) -> None:
         """Something was written: look at the database again on the next request."""
         self.cache.invalidate()
+
+    def end_abandoned_runs(self) -> int:
+        """Mark the crawl runs whose process is gone as failed (`dashboard.abandoned_runs`): the
+        dashboard's only write outside a POST."""
+        with self.session() as session:
+            ended = abandon_stale_runs(session)
+        if ended:
+            self.changed()
+        return ended
 
     def warm_up(self) -> None:
         """Load the facts now (in a background thread at start), so the first analyst does not wait."""

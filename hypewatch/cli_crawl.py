@@ -19,7 +19,7 @@ from rich.table import Table
 from crawler.sources import SourceConfig, load_sources
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawls
-from hypewatch.runs import PARALLEL_CRAWLS, CrawlProgress, CrawlSummary, select_sources
+from hypewatch.runs import PARALLEL_CRAWLS, CrawlProgress, CrawlSummary, end_abandoned_runs, select_sources
 
 EXIT_CRAWL_FAILED = 2
 
@@ -206,6 +206,7 @@ def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
     from storage.runs import latest_runs, run_record, source_health
 
     configured = _load(app, sources_file)
+    end_abandoned_runs(app)  # a run whose process was killed shows as failed, not running
     with app.database.session() as session:
         runs = latest_runs(session, [s.name for s in configured])
         rows = [(s, runs.get(s.name)) for s in configured]

@@ -1,8 +1,9 @@
 """The local backend: a crawl run carried out by one crawl process on this machine.
 
 `crawl_locally` opens the run, starts `python -m crawler.runner` in a new process group with the
-run's crawl spec, relays the child's progress lines to `on_progress`, kills the whole group when
-the crawl outlives the crawl timeout (or when asked to stop), and records how the run ended.
+run's crawl spec, relays the child's progress lines to `on_progress`, keeps the run's heartbeat
+while it waits, kills the whole group when the crawl outlives the crawl timeout (or when asked to
+stop), and records how the run ended.
 Scrapy's log of each run is kept in HYPEWATCH_HOME/logs/crawls/. What it shares with the shared
 (Redis) backend lives in `hypewatch.runs`; `hypewatch.dispatch` chooses between them.
 """
@@ -15,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +28,7 @@ from hypewatch.runs import (
     CrawlProgress,
     CrawlSummary,
     ProgressCallback,
+    RunHeartbeat,
     conclude,
     crawl_spec,
     log_path,
@@ -55,7 +57,8 @@ def crawl_locally(app: Hypewatch, source: SourceConfig, *, model_version: str, m
     log_file = log_path(app.settings, "crawls", run_id, source.name)
     spec = crawl_spec(app.settings, source, model_version=model_version, max_pages=max_pages,
                       settings_overrides=settings_overrides)
-    process = _CrawlProcess(spec, log_file, on_progress, source.name)
+    heartbeat = RunHeartbeat(app)
+    process = _CrawlProcess(spec, log_file, on_progress, source.name, keep_alive=lambda: heartbeat.tick([run_id]))
     outcome = process.run(timeout=timeout or app.settings.crawl_timeout, stop=stop)
     with app.database.session() as session:
         finished = finish_crawl_run(session, run_id, outcome.status, outcome.counts(), message=outcome.message)
@@ -86,8 +89,10 @@ class _Outcome:
 class _CrawlProcess:
     """The child process of one crawl: started, watched, and killed (with its extraction processes) if need be."""
 
-    def __init__(self, spec: CrawlSpec, log_file: Path, on_progress: ProgressCallback | None, source: str):
+    def __init__(self, spec: CrawlSpec, log_file: Path, on_progress: ProgressCallback | None, source: str,
+                 keep_alive: Callable[[], None] = lambda: None):
         self.spec = spec
+        self.keep_alive = keep_alive  # called from the wait loop: the run's heartbeat
         self.log_file = log_file
         self.on_progress = on_progress
         self.source = source
@@ -116,6 +121,7 @@ class _CrawlProcess:
                     return None
                 except subprocess.TimeoutExpired:
                     pass
+                self.keep_alive()
                 if time.monotonic() > deadline:
                     logger.warning("crawl of %s exceeded %.0f s; killing it", self.source, timeout)
                     signal_group(proc, signal.SIGKILL)

@@ -16,7 +16,7 @@ from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import crawl_locally
 from hypewatch.distributed import crawl_shared
-from hypewatch.runs import CrawlSummary, ProgressCallback, prepare
+from hypewatch.runs import CrawlSummary, ProgressCallback, end_abandoned_runs, prepare
 
 
 def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | None = None,
@@ -25,6 +25,7 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
                settings_overrides: Mapping[str, Any] | None = None) -> list[CrawlSummary]:
     """Crawl each source now and record its run: one after another in crawl processes of this
     machine, or, with HYPEWATCH_REDIS_URL set, all published at once and waited for."""
+    end_abandoned_runs(app)  # runs a killed crawl left `running` show as failed from now on
     model_version = model_version or prepare(app)
     if app.settings.redis_url:
         return crawl_shared(app, sources, model_version=model_version, max_pages=max_pages, on_progress=on_progress,

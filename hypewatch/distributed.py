@@ -7,8 +7,8 @@ any machine, starts a crawl process for each published run (up to its --concurre
 those crawl processes share the run's frontier (crawler.frontier). The process that published the
 run waits for it:
 
-- it keeps the run's owner heartbeat and reconciles (puts the requests of crawl processes whose
-  heartbeat expired back into the queue);
+- it keeps the run's owner heartbeat, in Redis and in the database, and reconciles (puts the
+  requests of crawl processes whose heartbeat expired back into the queue);
 - the run is over when it is *drained*: nothing queued and nothing in flight at any crawl process. The
   run then ends in Redis and is recorded like any other run (`crawl_runs`): its counts are the
   sum of every crawl process's, and a run that found nothing for a source that found something before
@@ -17,7 +17,8 @@ run waits for it:
   the scheduler's stop or Ctrl-C interrupts, as "cancelled". The crawl processes then close.
 
 A run whose publisher died is ended by the workers (they see its owner heartbeat expire) and
-recorded as failed. The workers write to the shared database themselves, so HYPEWATCH_DATABASE_URL
+recorded as failed (or, if no worker is left to notice, by whoever next starts or shows runs:
+`storage.runs.abandon_stale_runs`). The workers write to the shared database themselves, so HYPEWATCH_DATABASE_URL
 must name the same database (PostgreSQL) on every machine.
 """
 
@@ -43,6 +44,7 @@ from hypewatch.errors import DistributedError
 from hypewatch.runs import (
     CrawlSummary,
     ProgressCallback,
+    RunHeartbeat,
     conclude,
     crawl_spec,
     open_run,
@@ -107,8 +109,10 @@ def crawl_shared(app: Hypewatch, sources: list[SourceConfig], *, model_version: 
                      settings_overrides=settings_overrides) for source in sources]
     timeout = timeout or app.settings.crawl_timeout
     deadline = time.monotonic() + timeout
+    heartbeat = RunHeartbeat(app)
     try:
         while waiting := [run for run in runs if run.summary is None]:
+            heartbeat.tick(run.run_id for run in waiting)
             for run in waiting:
                 if run.ending is None:
                     ending = _look_at(app, run, deadline, timeout, stop, on_progress)

@@ -5,7 +5,9 @@ crawl process of this machine (`hypewatch.crawling`, the local backend) or by th
 of `hypewatch worker`s sharing a Redis frontier (`hypewatch.distributed`); `hypewatch.dispatch`
 picks the backend. This module owns what both need: the run types (progress, summary, the crawl
 spec), turning a crawl's counters into the counts stored, the rule for how a run ended, the
-guarded progress callback, and starting, stopping and logging crawl processes.
+guarded progress callback, keeping the runs this process owns alive (their heartbeat) and ending
+the runs whose process is gone, and starting, stopping and logging crawl processes (which stop by
+themselves when the process that started them dies, see `crawler.parent_watch`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from crawler.parent_watch import PARENT_PID_VARIABLE
 from crawler.sources import SourceConfig
 from crawler.spec import CrawlSpec
 from hypewatch.app import Hypewatch
@@ -28,7 +32,7 @@ from hypewatch.errors import ConfigError
 from hypewatch.settings import Settings
 from storage.models import CrawlRun
 from storage.repository import register_model_version, upsert_source
-from storage.runs import RunCounts, start_crawl_run
+from storage.runs import HEARTBEAT_EVERY, RunCounts, abandon_stale_runs, beat_runs, start_crawl_run
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +146,44 @@ def prepare(app: Hypewatch) -> str:
 
 
 def open_run(app: Hypewatch, source: SourceConfig) -> tuple[int, dt.datetime]:
-    """Record the source (as configured now) and open a `running` crawl run for it: (run id, start)."""
+    """Record the source (as configured now) and open a `running` crawl run for it, owned by this
+    process, which must keep it alive (`RunHeartbeat`) until it records the run: (run id, start)."""
     with app.database.session() as session:
         upsert_source(session, source.name, source.kind, source.to_dict())
         run = start_crawl_run(session, source.name)
         return run.id, run.started_at
+
+
+def end_abandoned_runs(app: Hypewatch) -> int:
+    """Mark the runs whose process is gone as failed (`storage.runs.abandon_stale_runs`): every
+    command that starts or shows runs calls this first."""
+    with app.database.session() as session:
+        return abandon_stale_runs(session)
+
+
+class RunHeartbeat:
+    """Tells the database, every `HEARTBEAT_EVERY`, that this process still waits for its runs.
+
+    `tick()` is called from a wait loop; a failed write is logged and tried again at the next
+    beat, since a database hiccup must not end a crawl.
+    """
+
+    def __init__(self, app: Hypewatch, every: float = HEARTBEAT_EVERY.total_seconds()):
+        self.app = app
+        self.every = every
+        self.next_beat = time.monotonic() + every
+
+    def tick(self, run_ids: Iterable[int]) -> None:
+        if time.monotonic() < self.next_beat:
+            return
+        self.next_beat = time.monotonic() + self.every
+        run_ids = list(run_ids)
+        try:
+            with self.app.database.session() as session:
+                beat_runs(session, run_ids)
+        except Exception:
+            logger.exception("could not refresh the heartbeat of crawl run(s) %s; trying again in %.0f s",
+                             ", ".join(map(str, run_ids)), self.every)
 
 
 def crawl_spec(settings: Settings, source: SourceConfig, *, model_version: str, max_pages: int | None = None,
@@ -215,9 +252,11 @@ def log_path(settings: Settings, folder: str, run_id: int, source: str, suffix: 
 
 def spawn_crawl_process(spec: CrawlSpec, *, stdout: int | IO[Any], stderr: int | IO[Any]) -> subprocess.Popen[bytes]:
     """`python -m crawler.runner` with `spec` on its stdin, in a new session: the terminal's Ctrl-C
-    does not reach it, and its whole group (the crawl and its extraction processes) can be signalled."""
+    does not reach it, and its whole group (the crawl and its extraction processes) can be signalled.
+    It is told our pid, so it stops by itself if we die (`crawler.parent_watch`)."""
     process = subprocess.Popen([sys.executable, "-m", "crawler.runner"], stdin=subprocess.PIPE, stdout=stdout,
-                               stderr=stderr, start_new_session=True)
+                               stderr=stderr, start_new_session=True,
+                               env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())})
     assert process.stdin is not None
     process.stdin.write(spec.to_json().encode())
     process.stdin.close()

@@ -14,6 +14,8 @@
   the lock's time-to-live (at once when it ran on this machine and its process is gone).
 - `stop()` (SIGTERM or SIGINT in the CLI) stops scheduling, asks running crawls to stop (they
   flush what they stored), and releases the lock.
+- Runs a killed crawl or scheduler left `running` are marked failed when the scheduler starts and
+  at every lock heartbeat (`storage.runs.abandon_stale_runs`), and by `--list`.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl
 from hypewatch.distributed import connect
 from hypewatch.errors import HypewatchError
-from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, prepare
+from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, end_abandoned_runs, prepare
 from storage.locks import SchedulerLockHeld, acquire_lock, heartbeat_lock, lock_owner, release_lock, take_over_lock
 from storage.models import SchedulerJob, utcnow
-from storage.runs import abandon_stale_runs, latest_runs, source_health
+from storage.owners import Owner, process_alive
+from storage.runs import latest_runs, source_health
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +95,7 @@ class HypewatchScheduler:
             connect(self.app.settings)
         self._acquire_lock()
         try:
-            with self.app.database.session() as session:
-                abandoned = abandon_stale_runs(session, dt.timedelta(seconds=self.app.settings.crawl_timeout + 300))
-            if abandoned:
-                logger.warning("marked %d crawl run(s) left 'running' by a dead process as failed", abandoned)
+            end_abandoned_runs(self.app)
             self.model_version = prepare(self.app)
             self._scheduler = self._build_scheduler()
             _active = self
@@ -194,7 +194,7 @@ class HypewatchScheduler:
             # A scheduler on this machine whose process is gone need not be waited for.
             with self.app.database.session() as session:
                 owner = lock_owner(session, LOCK_NAME)
-                if not (owner and owner.host == host and not _process_alive(owner.pid)
+                if not (owner and owner.host == host and not process_alive(owner.pid)
                         and take_over_lock(session, LOCK_NAME, owner.holder, self.holder, host=host, pid=pid)):
                     raise
             logger.warning("took over the scheduler lock of pid %d, which is no longer running", owner.pid)
@@ -219,16 +219,10 @@ class HypewatchScheduler:
                 self.lock_lost = True
                 self.request_stop()
                 return
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            try:
+                end_abandoned_runs(self.app)  # a run of a crawl killed under us, or of a worker's publisher
+            except Exception:
+                logger.exception("could not look for abandoned crawl runs; trying again at the next heartbeat")
 
 
 # ---------------------------------------------------------------------- listing
@@ -247,6 +241,7 @@ def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
                   now: dt.datetime | None = None) -> list[ScheduledSource]:
     """Every source's next run: the job store's, or (not scheduled yet) the one its cron gives."""
     now = now or utcnow()
+    end_abandoned_runs(app)
     with app.database.session() as session:
         jobs = session.execute(select(SchedulerJob.id, SchedulerJob.next_run_time)).tuples().all()
         stored: dict[str, float | None] = dict(jobs)
@@ -268,6 +263,12 @@ def list_schedule(app: Hypewatch, sources: list[SourceConfig], *,
 
 
 def scheduler_owner(app: Hypewatch):
-    """Who holds the scheduler lock (None when no scheduler runs)."""
+    """Who holds the scheduler lock (None when no scheduler runs: no lock, or a lock whose holder is
+    gone: its process on this host no longer exists, or its heartbeat is past the lock's time-to-live)."""
     with app.database.session() as session:
-        return lock_owner(session, LOCK_NAME)
+        owner = lock_owner(session, LOCK_NAME)
+    if owner is None:
+        return None
+    gone = (Owner(owner.host, owner.pid).is_here and not process_alive(owner.pid)) or \
+        utcnow() - owner.heartbeat_at > LOCK_TTL
+    return None if gone else owner

@@ -91,8 +91,9 @@ class DashboardServer:
     """uvicorn in a background thread: `url` once started, `stop()` to end it (tests and the demo)."""
 
     def __init__(self, asgi_app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
+        # The app's lifespan runs its background work (dashboard.abandoned_runs) while it serves.
         self.config = uvicorn.Config(asgi_app, host=host, port=port, log_level=log_level, access_log=False,
-                                     lifespan="off")
+                                     lifespan="on")
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
 

@@ -7,8 +7,10 @@
 - `writes`     the one write path for pages, document versions and predictions (`store_batch`;
                `store_document` and `store_prediction` go through the same rules).
 - `upsert`     the one INSERT ... ON CONFLICT DO NOTHING, for writes that can race.
-- `runs`       crawl runs: starting, finishing, silent sources, the newest run of each source.
+- `runs`       crawl runs: starting, finishing, their owners' heartbeats, ending the runs whose
+               process is gone, silent sources, the newest run of each source.
 - `locks`      the scheduler lock.
+- `owners`     who owns a record (host and pid) and whether that process still exists.
 - `labels`     analysts' labels: adding, importing, reading back for training and rescoring.
 - `repository` the registries (sources, model versions) and the export of every stored page.
 - `errors`     the exceptions callers can report.

@@ -8,6 +8,7 @@ URL works; PostgreSQL is the tested alternative.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,6 +89,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate = migrate
         self._ready = False
+        # Alembic's context is global to the process: threads (a request, the dashboard's
+        # background work) opening a fresh database at once migrate it one after the other.
+        self._migrating = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -96,13 +100,16 @@ class Database:
     def ensure_schema(self) -> None:
         if self._ready or not self._migrate:
             return
-        try:
-            if current_revision(self.engine) != head_revision():
-                logger.info("migrating %s", self.engine.url.render_as_string(hide_password=True))
-                upgrade(self.engine)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open database: {exc}") from exc
-        self._ready = True
+        with self._migrating:
+            if self._ready:
+                return
+            try:
+                if current_revision(self.engine) != head_revision():
+                    logger.info("migrating %s", self.engine.url.render_as_string(hide_password=True))
+                    upgrade(self.engine)
+            except SQLAlchemyError as exc:
+                raise StorageError(f"cannot open database: {exc}") from exc
+            self._ready = True
 
     @contextmanager
     def session(self) -> Iterator[Session]:

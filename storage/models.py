@@ -221,16 +221,21 @@ class Label(Base):
 
 
 class CrawlRun(Base):
-    """One crawl of one source: when, how it ended, and what it found."""
+    """One crawl of one source: when, how it ended, and what it found.
+
+    While it runs, its owner (the process that opened it and records how it ends) refreshes
+    `heartbeat_at`; a `running` run whose owner is gone is ended by whoever comes next (`storage.runs`).
+    """
 
     __tablename__ = "crawl_runs"
-    __table_args__ = (Index("ix_crawl_runs_source_started", "source_name", "started_at"),)
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_name", "started_at"),
+                      Index("ix_crawl_runs_status", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_name: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | timeout
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | timeout | cancelled
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     pages_new: Mapped[int] = mapped_column(Integer, default=0)
     pages_changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -241,6 +246,9 @@ class CrawlRun(Base):
     errors: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind -> count
     silent: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str | None] = mapped_column(Text)
+    owner_host: Mapped[str | None] = mapped_column(String(255))  # None: opened before owners were recorded
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SchedulerLock(Base):

@@ -5,14 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+import socket
+import subprocess
+import sys
 
 import pytest
 from fastapi.testclient import TestClient
 
+from dashboard.app import create_app
 from dashboard.security import CONTENT_SECURITY_POLICY, CSRF_COOKIE
+from dashboard.state import DashboardConfig
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
 from hypewatch.serving import build_dashboard, check_exposure, dashboard_secret
+from storage.owners import Owner
+from storage.runs import start_crawl_run
+from tests.conftest import BACKENDS, wait_for
 
 PAGES = ["/", "/articles", "/queue", "/sources", "/runs", "/docs", "/domains/ms-news.example"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -341,3 +349,29 @@ def test_sentences_an_analyst_marks_become_the_evidence_training_reads(client, d
     assert client.post(f"/articles/{page_id}/labels", data=outside, follow_redirects=False).status_code == 400
     bad = {"csrf_token": _csrf(client), "version_id": str(version_id), flagged: "yes", "evidence": ["miracle:1:2"]}
     assert client.post(f"/articles/{page_id}/labels", data=bad, follow_redirects=False).status_code == 400
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_runs_whose_process_is_gone_are_marked_failed_at_start_and_in_the_background(app):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid now names no process
+    here = socket.gethostname()
+    with app.database.session() as session:
+        killed = start_crawl_run(session, "killed", Owner(here, dead.pid)).id
+        alive = start_crawl_run(session, "alive").id  # this process's: alive
+    config = DashboardConfig(secret_key=b"k" * 32, abandoned_runs_every=0.2)
+    unstarted = TestClient(create_app(app.database, config, warm_up=False))
+    assert _run_statuses(unstarted) == {killed: "running", alive: "running"}  # a GET alone writes nothing
+    with TestClient(create_app(app.database, config, warm_up=False)) as client:
+        wait_for(lambda: _run_statuses(client)[killed] == "failed", 10, "the dashboard's start-up sweep")
+        with app.database.session() as session:  # killed while the dashboard runs
+            later = start_crawl_run(session, "later", Owner(here, dead.pid)).id
+        wait_for(lambda: _run_statuses(client)[later] == "failed", 10, "the dashboard's background sweep")
+        runs = {r["id"]: r for r in client.get("/api/runs").json()["runs"]}
+        assert runs[killed]["message"] == "abandoned: the process running it is gone" and runs[killed]["silent"]
+        assert runs[alive]["status"] == "running"
+        assert "failed" in client.get("/runs").text
+
+
+def _run_statuses(client: TestClient) -> dict[int, str]:
+    return {r["id"]: r["status"] for r in client.get("/api/runs").json()["runs"]}

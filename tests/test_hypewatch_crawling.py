@@ -21,7 +21,14 @@ from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl, run_crawls
 from hypewatch.settings import PROJECT_ROOT, Settings
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
-from tests.conftest import SEEDS_DIR, _fresh_postgres_database, _postgres_server_url, _wants_postgres_everywhere
+from tests.conftest import (
+    BACKENDS,
+    SEEDS_DIR,
+    _fresh_postgres_database,
+    _postgres_server_url,
+    _wants_postgres_everywhere,
+    wait_for,
+)
 
 
 def make_settings(home, database_url, **extra) -> Settings:
@@ -231,3 +238,60 @@ def test_off_topic_pages_that_name_ms_and_a_cell_treatment_are_kept_and_counted(
             assert not mentions_topic(" ".join([article.title, *article.paragraphs])), article.id
     with crawled.app.database.session() as session:
         assert session.scalar(select(CrawlRun.pages_kept).where(CrawlRun.id == crawled.first.run_id)) == len(kept)
+
+
+# ---------------------------------------------------------------------------- a crawl whose parent is killed
+def processes() -> dict[int, tuple[str, int, int]]:
+    """Every process of this machine: pid -> (state, parent pid, process group)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            found[int(entry)] = (fields[0].decode(), int(fields[1]), int(fields[2]))
+    return found
+
+
+def live_group(group: int) -> list[int]:
+    """The processes of a process group that still run (zombies run nothing)."""
+    return [pid for pid, (state, _, pgid) in processes().items() if pgid == group and state != "Z"]
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_a_crawl_whose_parent_is_killed_stops_and_its_run_then_shows_failed(cli_env, tmp_path, settings, app):
+    sources_file = tmp_path / "sources.toml"
+    env = {**cli_env, "HYPEWATCH_FETCH_TIMEOUT": "2"}
+    with serve_demo_site(SEEDS_DIR, slow_seconds=3.0) as site, (tmp_path / "crawl.err").open("wb") as stderr:
+        write_sources(sources_file, site.sources())
+        parent = subprocess.Popen([sys.executable, "-m", "hypewatch", "crawl", "--sources", str(sources_file),
+                                   "--json", "demo-site"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=stderr)
+        try:
+            crawl = wait_for(lambda: [pid for pid, (_, ppid, _) in processes().items() if ppid == parent.pid], 60,
+                             "the crawl process to start")[0]
+            # Mid-crawl: articles are being fetched (and stored).
+            wait_for(lambda: sum(p.endswith(".html") and p.count("/") > 1 for p in site.requests) >= 3, 90,
+                     "the crawl to fetch articles")
+        finally:
+            parent.kill()  # kill -9: it cannot stop its crawl or record its run
+            parent.wait()
+        killed_at = time.monotonic()
+        wait_for(lambda: not live_group(crawl), 30, "the crawl process and its extraction processes to exit")
+        stopped_after = time.monotonic() - killed_at
+        requests = len(site.requests)
+        time.sleep(1.0)
+        assert len(site.requests) == requests, "nothing is fetched once the crawl has stopped"
+    assert stopped_after < 15, f"the crawl ran on {stopped_after:.1f} s after its parent died"
+    log = next((settings.home / "logs" / "crawls").glob("*-demo-site.log")).read_text(encoding="utf-8", errors="replace")
+    assert "is gone; stopping the crawl" in log and "Spider closed (shutdown)" in log  # a clean stop: pipelines flushed
+
+    result = hypewatch(env, "sources", "--sources", str(sources_file), "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    last_run = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}["demo-site"]["last_run"]
+    assert last_run["status"] == "failed" and last_run["message"] == "abandoned: the process running it is gone"
+    with app.database.session() as session:
+        assert session.scalar(select(func.count(CrawlRun.id)).where(CrawlRun.status == "running")) == 0
+        assert session.scalar(select(func.count(Page.id))) > 0  # what it stored before it stopped is kept

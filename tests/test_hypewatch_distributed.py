@@ -210,6 +210,51 @@ def test_a_killed_worker_loses_nothing(tmp_path, model_dir, redis_url, prefix, p
     app.database.close()
 
 
+def test_a_worker_killed_alone_leaves_no_crawl_process_behind(tmp_path, model_dir, redis_url, prefix, postgres_url,
+                                                              demo):
+    app = shared_app(tmp_path, model_dir, postgres_url, redis_url, prefix)
+    worker = start_worker(app)
+    stop, result = threading.Event(), {}
+    crawl = threading.Thread(target=lambda: result.update(summary=run_crawls(app, [demo.sources()[0]], stop=stop)[0]))
+    crawl.start()
+    try:
+        crawling = wait_for(lambda: [pid for pid in descendants(worker.pid)[1:] if _ppid(pid) == worker.pid], 120,
+                            "the worker's crawl process to start")[0]
+        run = SharedRun.connect(redis_url, prefix, 1)
+        wait_for(lambda: sum(v for k, v in run.counters().items() if k.startswith("hypewatch/stored/")) >= 5, 120,
+                 "the crawl to store pages")
+        worker.kill()  # kill -9 of the worker alone: its crawl process is not signalled
+        worker.communicate(timeout=30)
+        wait_for(lambda: not [pid for pid in _group(crawling) if _state(pid) != "Z"], 20,
+                 "the orphaned crawl process and its extraction processes to exit")
+    finally:
+        stop.set()
+        crawl.join(timeout=120)
+        stop_workers([worker])
+    assert result["summary"].status == "cancelled", "the orphaned crawl process ran the whole crawl"
+    app.database.close()
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return ["X", "0", "0"]
+
+
+def _ppid(pid: int) -> int:
+    return int(_stat(pid)[1])
+
+
+def _state(pid: int) -> str:
+    return _stat(pid)[0]
+
+
+def _group(pgid: int) -> list[int]:
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and int(_stat(int(e))[2]) == pgid]
+
+
 # ---------------------------------------------------------------------------- the scheduler publishes
 def test_the_scheduler_publishes_its_crawls_for_the_workers(tmp_path, model_dir, redis_url, prefix, postgres_url,
                                                             demo):

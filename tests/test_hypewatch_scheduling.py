@@ -20,7 +20,7 @@ from hypewatch.settings import PROJECT_ROOT
 from storage.db import make_engine
 from storage.locks import SchedulerLockHeld, acquire_lock, lock_owner
 from storage.models import CrawlRun, SchedulerJob, SchedulerLock, utcnow
-from tests.test_hypewatch_crawling import write_sources
+from tests.test_hypewatch_crawling import live_group, processes, write_sources
 
 EVERY_TWO_SECONDS = "*/2 * * * * *"
 
@@ -130,3 +130,27 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def test_a_killed_scheduler_leaves_no_crawl_running_and_its_run_shows_failed(cli_env, settings, demo_site, tmp_path,
+                                                                              run_cli):
+    site = dataclasses.replace(demo_site.sources()[0], schedule=EVERY_TWO_SECONDS)
+    sources_file = tmp_path / "sources.toml"
+    write_sources(sources_file, [site])
+    scheduler = start_scheduler(cli_env, sources_file)
+    try:
+        crawl = wait_for(lambda: [pid for pid, (_, ppid, _) in processes().items() if ppid == scheduler.pid], 240,
+                         "the scheduled crawl's process")[0]
+        wait_for(lambda: sum(p.endswith(".html") and p.count("/") > 1 for p in demo_site.requests) >= 3, 120,
+                 "the crawl to fetch articles")
+    finally:
+        scheduler.kill()  # kill -9: it can neither stop its crawl nor record its run
+        scheduler.communicate(timeout=30)
+    wait_for(lambda: not live_group(crawl), 20, "the crawl process and its extraction processes to exit")
+    assert [status for _, status in finished_runs(settings.database_url, site.name)] == ["running"]
+    result = run_cli("schedule", "--list", "--sources", str(sources_file))
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if site.name in line)
+    assert "failed" in row and "silent" in row and "running" not in row
+    assert "no scheduler running" in result.stdout  # the dead scheduler's lock is not shown as a live one
+    assert [status for _, status in finished_runs(settings.database_url, site.name)] == ["failed"]
