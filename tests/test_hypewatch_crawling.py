@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.demo_site import MISBEHAVING, ROBOTS_DISALLOWED, serve_demo_site
+from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl, run_crawls
 from hypewatch.settings import PROJECT_ROOT, Settings
 from storage.models import CrawlRun, DocumentVersion, Page, Prediction
-from tests.conftest import SEEDS_DIR, _fresh_postgres_database, _postgres_server_url, _wants_postgres_everywhere
+from tests.conftest import SEEDS_DIR, _fresh_postgres_database, _postgres_server_url, _wants_postgres_everywhere, article_html
 
 
 def make_settings(home, database_url, **extra) -> Settings:
@@ -231,3 +232,17 @@ def test_off_topic_pages_that_name_ms_and_a_cell_treatment_are_kept_and_counted(
             assert not mentions_topic(" ".join([article.title, *article.paragraphs])), article.id
     with crawled.app.database.session() as session:
         assert session.scalar(select(CrawlRun.pages_kept).where(CrawlRun.id == crawled.first.run_id)) == len(kept)
+
+
+def test_a_crawled_page_is_decoded_by_the_charset_its_server_declares(app, local_site):
+    text = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+    page = article_html("Stem cell clinic prices", text + "\n\nTreatment packages start at \u20ac15,000 per patient.")
+    url = local_site.add("/crawl/latin-9", page.replace('<meta charset="utf-8">', "").encode("iso-8859-15", "replace"),
+                         content_type="text/html; charset=iso-8859-15")
+    source = SourceConfig(name="latin-9", kind="site", start_urls=(url,), allowed_domains=("127.0.0.1",),
+                          max_depth=0, allow_private=True)
+    summary = run_crawl(app, source)
+    assert summary.status == "ok", summary.message
+    with app.database.session() as session:
+        texts = session.scalars(select(DocumentVersion.text)).all()
+    assert len(texts) == 1 and "start at \u20ac15,000" in texts[0]
