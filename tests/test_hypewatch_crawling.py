@@ -246,3 +246,18 @@ def test_a_crawled_page_is_decoded_by_the_charset_its_server_declares(app, local
     with app.database.session() as session:
         texts = session.scalars(select(DocumentVersion.text)).all()
     assert len(texts) == 1 and "start at \u20ac15,000" in texts[0]
+
+
+def test_session_ids_are_stripped_before_fetching(app, local_site):
+    text = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+    # Every page links to the article under ten fresh session ids, as a session-id trap does.
+    trap = "".join(f'<a href="/trap/stem-cell-article;jsessionid={n}">Stem cell treatment {n}</a> '
+                   f'<a href="/trap/stem-cell-article?sid={n}">Stem cell therapy {n}</a>' for n in range(10))
+    start = local_site.add("/trap/", article_html("Stem cell clinic news", text, extra=trap))
+    local_site.add("/trap/stem-cell-article", article_html("Stem cell clinic", text, extra=trap))
+    source = SourceConfig(name="trap", kind="site", start_urls=(start,), allowed_domains=("127.0.0.1",),
+                          max_depth=3, max_pages=50, allow_private=True)
+    summary = run_crawl(app, source)
+    assert summary.status == "ok", summary.message
+    fetched = [path for path in local_site.requests if path.startswith("/trap/")]
+    assert sorted(fetched) == ["/trap/", "/trap/stem-cell-article"], fetched
