@@ -17,5 +17,7 @@ crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard i
 - A crawl shared by several crawl processes: `shared_run` (the run's state in Redis), `frontier`
   (Scrapy's scheduler and middleware for it), `run_memory` (budget and first-seen maps, local or
   shared), `request_codec`.
-- Also: `fetch` (one page on demand, for `hypewatch check`), `demo_site`, `errors`, `signals`.
+- Also: `fetch` (one page on demand, for `hypewatch check`, with `content_coding`: decoding capped
+  by decoded size), `charset` (a page's text by the encoding its server declares), `demo_site`,
+  `errors`, `signals`.
 """

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 from trafilatura.utils import load_html
 
+from crawler.charset import decode_declared
 from crawler.extract import Extraction, extract_html
 
 RAW_HTML_GZIP_LEVEL = 6  # as storage.documents.compress_html
@@ -30,9 +31,12 @@ class ArticleExtraction:
     raw_html_gz: bytes | None = None  # the page, compressed for storage (here, off the crawl's main process)
 
 
-def extract_article(body: bytes, url: str | None = None) -> ArticleExtraction:
-    """trafilatura's extraction, plus the link-list check, from one parse of the page."""
-    tree = _parse(body)
+def extract_article(body: bytes, url: str | None = None, charset: str | None = None) -> ArticleExtraction:
+    """trafilatura's extraction, plus the link-list check, from one parse of the page.
+
+    `charset` is the encoding the server declared (`crawler.charset.header_charset`).
+    """
+    tree = _parse(decode_declared(body, charset))
     anchors = _anchor_texts(tree) if tree is not None else set()
     # trafilatura takes the parsed tree as it takes bytes (its load_html passes a tree through).
     extraction = extract_html(tree if tree is not None else body, url)
@@ -57,8 +61,8 @@ def link_ratio(anchors: set[str], text: str) -> float:
     return linked / total if total else 0.0
 
 
-def _parse(body: bytes):
-    if b"\x00" in body[:4096]:
+def _parse(body: str | bytes):
+    if isinstance(body, bytes) and b"\x00" in body[:4096]:
         return None  # binary: extract_html says so
     try:
         return load_html(body)

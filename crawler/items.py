@@ -32,6 +32,7 @@ class PageItem:
     response_url: str  # after redirects
     body: bytes
     content_type: str = ""
+    charset: str | None = None  # the encoding the Content-Type header declares, if any
     declared_canonical: str | None = None  # <link rel="canonical">, when the page has one
     depth: int = 0
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))

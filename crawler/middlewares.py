@@ -1,12 +1,13 @@
-"""Downloader middlewares: address guard, robots.txt, page budget, retries with backoff."""
+"""Downloader middlewares: session ids, address guard, robots.txt, page budget, retries with backoff."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
 import logging
+import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares import robotstxt as scrapy_robotstxt
@@ -14,6 +15,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.defer import Deferred
+from w3lib.url import url_query_cleaner
 
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
@@ -23,6 +25,8 @@ from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE
 
 logger = logging.getLogger(__name__)
 
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
 
 class BlockedRequest(IgnoreRequest):
     """A request refused before it was sent; `kind` names why (for the run's error counts)."""
@@ -30,6 +34,44 @@ class BlockedRequest(IgnoreRequest):
     def __init__(self, message: str, kind: str):
         super().__init__(message)
         self.kind = kind
+
+
+# Query parameters and path parameters (";jsessionid=...") that only carry a visitor's session: every
+# visit mints a new one, so a site that writes them into its links is an endless supply of "new" URLs.
+SESSION_ID_PARAMETERS = frozenset({
+    "jsessionid", "phpsessid", "sid", "sessid", "sessionid", "session_id", "aspsessionid", "oscsid", "zenid",
+    "cfid", "cftoken",
+})
+_SESSION_PATH_PARAMETER = re.compile(
+    r";(?:" + "|".join(sorted(SESSION_ID_PARAMETERS)) + r")=[^/?#;]*", re.IGNORECASE)
+
+
+def without_session_ids(url: str) -> str:
+    """`url` without session-id query and path parameters (names compared case-insensitively)."""
+    parts = urlsplit(url)
+    path = _SESSION_PATH_PARAMETER.sub("", parts.path)
+    if path != parts.path:
+        url = parts._replace(path=path).geturl()
+    names = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    found = [name for name in names if name.lower() in SESSION_ID_PARAMETERS]
+    if found:
+        url = url_query_cleaner(url, found, remove=True, unique=False, keep_fragments=True)
+    return url
+
+
+class SessionIdMiddleware:
+    """Fetch URLs without their session ids: a request carrying one is replaced by one without it.
+
+    The replacement goes back through the scheduler, whose duplicate filter drops it when that
+    URL was already seen, so a session-id trap costs no page budget.
+    """
+
+    def process_request(self, request: Request) -> Request | None:
+        url = without_session_ids(request.url)
+        if url == request.url:
+            return None
+        logger.debug("session id removed: %s -> %s", request.url, url)
+        return request.replace(url=url)
 
 
 class NetGuardMiddleware:
@@ -69,7 +111,12 @@ class NetGuardMiddleware:
 
 
 class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
-    """Scrapy's robots.txt middleware, with every request that waits for a site's robots.txt checked.
+    """Scrapy's robots.txt middleware, with every request that waits for a site's robots.txt checked,
+    and a robots.txt the server fails to serve (5xx) read as "disallow all".
+
+    Scrapy parses whatever body comes back, so a site whose robots.txt answers 500 was crawled
+    in full. RFC 9309 (2.3.1.4), as Google applies it, says a crawler must then assume complete
+    disallow; a 4xx still means there are no rules.
 
     Scrapy 2.19 has each such request await the one Deferred of the pending download, and Twisted
     hands a Deferred's result to the first awaiter only (`Deferred.asFuture` leaves None for the
@@ -85,6 +132,12 @@ class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
             if not isinstance(settled, Deferred):
                 return settled
         return parser
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            logger.info("%s answered %d for robots.txt: treating the site as disallowed", netloc, response.status)
+            response = response.replace(body=DISALLOW_ALL)
+        await super()._parse_robots(response, netloc, request)
 
 
 class PageBudgetMiddleware:

@@ -3,6 +3,11 @@
 A monitor that fetches URLs handed to it by users or found on untrusted pages must not be usable
 to reach loopback services, the local network or cloud metadata endpoints. Every hop of a
 redirect chain is checked.
+
+`checked_addresses` returns the addresses it approved, so that the caller connects to one of
+them rather than resolving the name again: a second lookup may answer differently (DNS
+rebinding: a public address for the check, 127.0.0.1 for the connection). The resolver is a
+parameter so that tests can play such a DNS server.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from urllib.parse import urlsplit
 from crawler.errors import BlockedAddressError, FetchError
 
 ALLOWED_SCHEMES = ("http", "https")
+Resolver = Callable[[str, int], list[str]]
 
 
 def is_public_address(address: str) -> bool:
@@ -42,10 +48,20 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def check_url(url: str, *, allow_private: bool = False,
-              address_allowed: Callable[[str], bool] = is_public_address) -> None:
+              address_allowed: Callable[[str], bool] = is_public_address, resolver: Resolver = resolve) -> None:
     """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is allowed.
 
     `address_allowed` decides per resolved address; the default admits public addresses only.
+    """
+    checked_addresses(url, allow_private=allow_private, address_allowed=address_allowed, resolver=resolver)
+
+
+def checked_addresses(url: str, *, allow_private: bool = False,
+                      address_allowed: Callable[[str], bool] = is_public_address,
+                      resolver: Resolver = resolve) -> list[str]:
+    """As `check_url`, returning the approved addresses of the host to connect to.
+
+    With `allow_private` nothing is resolved (any address would do) and the list is empty.
     """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
@@ -53,11 +69,15 @@ def check_url(url: str, *, allow_private: bool = False,
     if not parts.hostname:
         raise FetchError("the URL has no host")
     if allow_private:
-        return
+        return []
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    for address in resolve(parts.hostname, port):
+    addresses = resolver(parts.hostname, port)
+    if not addresses:
+        raise FetchError(f"cannot resolve host {parts.hostname!r}: no address")
+    for address in addresses:
         if not address_allowed(address):
             raise BlockedAddressError(
                 f"refusing to fetch {parts.hostname} ({address}): loopback, private and link-local "
                 "addresses need --allow-private"
             )
+    return addresses

@@ -148,7 +148,8 @@ class ExtractionPipeline:
     async def _extract(self, item: PageItem) -> ArticleExtraction:
         async with self.slots:
             try:
-                return await self.workers.run(extract_article, item.body, item.response_url, timeout=self.timeout)
+                return await self.workers.run(extract_article, item.body, item.response_url, item.charset,
+                                              timeout=self.timeout)
             except TimeoutError:
                 logger.warning("extraction of %s took over %.0f s; given up", item.response_url, self.timeout)
                 return ArticleExtraction(Extraction("failed", reason="extraction timed out"))

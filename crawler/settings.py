@@ -69,6 +69,7 @@ LOG_LEVEL = "INFO"
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are counted by reason, not logged one by one
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SessionIdMiddleware": 50,  # before the budget: a session-id URL is never counted
     "crawler.middlewares.NetGuardMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,  # Scrapy's, checking every request that waited for robots.txt

@@ -2,11 +2,14 @@
 
 A TOML file with one `[[source]]` table per source (format in seeds/README.md and the README).
 `load_sources` validates every field and raises `SourcesFileError` naming the file, the source
-and the field at fault, so a bad file never half-configures the scheduler.
+and the field at fault, so a bad file never half-configures the scheduler. A file without any
+source and a schedule that can never fire (such as 31 February) are errors too: either would
+leave the scheduler running and crawling nothing, without a word.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import asdict, dataclass
@@ -67,7 +70,10 @@ def load_sources(path: Path | str) -> list[SourceConfig]:
         raise SourcesFileError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: not valid TOML: {exc}") from None
-    return parse_sources(data, where=str(path))
+    sources = parse_sources(data, where=str(path))
+    if not sources:
+        raise SourcesFileError(f"{path}: no sources; add a [[source]] table for each (format in seeds/README.md)")
+    return sources
 
 
 def parse_sources(data: dict[str, Any], *, where: str = "sources") -> list[SourceConfig]:
@@ -122,9 +128,11 @@ def _parse_source(entry: Any, *, where: str, position: int) -> SourceConfig:
     if not isinstance(schedule, str):
         raise fail("schedule", "must be a cron string such as '0 6 * * *'")
     try:
-        cron_trigger(schedule)
+        trigger = cron_trigger(schedule)
     except ValueError as exc:
         raise fail("schedule", f"invalid cron expression {schedule!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
+        raise fail("schedule", f"{schedule!r} never fires (no such date)")
     return SourceConfig(
         name=name,
         kind=kind,

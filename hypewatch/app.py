@@ -152,7 +152,7 @@ class Hypewatch:
                 raise TargetError(target, str(exc)) from None
             if not page.is_html:
                 raise TargetError(target, f"not HTML (content type {page.content_type or 'unknown'})")
-            return page.url, page.body, extract_html(page.body, page.url)
+            return page.url, page.body, extract_html(page.html, page.url)
         if len(scheme) > 1:  # one letter would be a Windows drive
             raise TargetError(target, f"unsupported URL scheme {scheme!r}: only http and https are fetched")
         return None, *self._read_file(target)

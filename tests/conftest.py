@@ -1,6 +1,8 @@
 """Shared fixtures: real HTTP servers, real SQLite and PostgreSQL databases, a trained model.
 
-- `local_site`: a threaded HTTP server on 127.0.0.1 whose routes a test declares.
+- `local_site`: a threaded HTTP server on 127.0.0.1 whose routes a test declares (a route may
+  also drip its body a byte at a time, for ever).
+- `compression_bombs`: a brotli and a doubly-gzipped body of a few KB that decode to 512 MB.
 - `database_url`: a fresh, empty database per test. SQLite by default; tests marked
   `@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)` run on both SQLite and the
   PostgreSQL server (HYPEWATCH_TEST_POSTGRES_URL, default 127.0.0.1:5432/test) and are skipped
@@ -14,13 +16,17 @@
 from __future__ import annotations
 
 import base64
+import gzip
+import itertools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +52,7 @@ class Route:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0  # > 0: send the body's bytes one at a time, this many seconds apart, round and round
 
 
 class LocalSite:
@@ -54,6 +61,7 @@ class LocalSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.hosts: list[str | None] = []  # the Host header of each request
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,11 +69,15 @@ class LocalSite:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 site.requests.append(self.path)
+                site.hosts.append(self.headers.get("Host"))
                 route = site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     route = Route(404, b"<html><body><p>not found</p></body></html>", {"Content-Type": "text/html"})
                 if route.delay:
                     time.sleep(route.delay)
+                if route.drip:
+                    self.drip(route)
+                    return
                 self.send_response(route.status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
@@ -73,6 +85,21 @@ class LocalSite:
                 self.end_headers()
                 try:
                     self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def drip(self, route: Route) -> None:
+                self.close_connection = True
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for byte in itertools.cycle(route.body or b" "):
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -91,10 +118,10 @@ class LocalSite:
         return self.base_url + path
 
     def add(self, path: str, body: str | bytes = b"", *, status: int = 200, content_type: str = "text/html; charset=utf-8",
-            headers: dict[str, str] | None = None, delay: float = 0.0) -> str:
+            headers: dict[str, str] | None = None, delay: float = 0.0, drip: float = 0.0) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         all_headers = {"Content-Type": content_type, **(headers or {})}
-        self.routes[path] = Route(status, data, all_headers, delay)
+        self.routes[path] = Route(status, data, all_headers, delay, drip)
         return self.url(path)
 
     def add_redirect(self, path: str, location: str, status: int = 302) -> str:
@@ -108,6 +135,27 @@ def local_site() -> Iterator[LocalSite]:
     yield site
     site.server.shutdown()
     site.server.server_close()
+
+
+@dataclass(frozen=True)
+class CompressionBombs:
+    decoded_bytes: int
+    brotli: bytes  # Content-Encoding: br
+    double_gzip: bytes  # Content-Encoding: gzip, gzip
+    gzip: bytes  # Content-Encoding: gzip
+
+
+@pytest.fixture(scope="session")
+def compression_bombs() -> CompressionBombs:
+    """Bodies of a few KB (the double gzip) to 500 KB (one gzip) that all decode to 512 MB of zeros."""
+    import brotli
+
+    megabyte, count = b"\0" * (1 << 20), 512
+    compressor = brotli.Compressor(quality=5)
+    brotli_bomb = b"".join([compressor.process(megabyte) for _ in range(count)] + [compressor.finish()])
+    deflater = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    gzip_bomb = b"".join([deflater.compress(megabyte) for _ in range(count)] + [deflater.flush()])
+    return CompressionBombs(count << 20, brotli_bomb, gzip.compress(gzip_bomb, 9), gzip_bomb)
 
 
 def article_html(title: str, body_text: str, *, published: str | None = "2026-03-14", extra: str = "") -> str:
@@ -280,6 +328,41 @@ def run_cli(cli_env) -> Callable[..., CliResult]:
             env={**cli_env, **(env or {})}, timeout=timeout, cwd=PROJECT_ROOT,
         )
         return CliResult(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+    return run
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    result: CliResult
+    peak_rss_mb: float
+    seconds: float
+
+
+@pytest.fixture
+def run_cli_measured(cli_env) -> Callable[..., MeasuredRun]:
+    """Run `hypewatch ARGS` in a real subprocess; report its own peak RSS (from wait4) and wall time.
+
+    A child running past `timeout` is killed (and reported as such: exit code -9)."""
+
+    def run(*args: str, timeout: float = 120, env: dict | None = None) -> MeasuredRun:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            started = time.monotonic()
+            proc = subprocess.Popen([sys.executable, "-m", "hypewatch", *args], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env={**cli_env, **(env or {})}, cwd=PROJECT_ROOT)
+            killer = threading.Timer(timeout, proc.kill)
+            killer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                killer.cancel()
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
+            seconds = time.monotonic() - started
+            out.seek(0)
+            err.seek(0)
+            result = CliResult(proc.returncode, out.read().decode("utf-8", "replace"),
+                               err.read().decode("utf-8", "replace"))
+        return MeasuredRun(result, usage.ru_maxrss / 1024, seconds)  # ru_maxrss is in KiB on Linux
 
     return run
 

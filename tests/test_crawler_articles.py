@@ -29,3 +29,11 @@ def test_the_same_text_as_extraction_alone_plus_the_page_compressed():
     result = extract_article(page, "https://example.org/a")
     assert result.extraction == extract_html(page, "https://example.org/a")
     assert gzip.decompress(result.raw_html_gz) == page
+
+
+def test_the_charset_the_server_declares_decodes_the_page():
+    page = article_html("Clinic prices", BODY + " Packages start at \u20ac15,000.").replace('<meta charset="utf-8">', "")
+    body = page.encode("iso-8859-15")
+    assert "\u20ac15,000" in extract_article(body, "https://example.org/a", "iso8859-15").extraction.text
+    # Without a declaration, trafilatura's own detection decides, as before.
+    assert extract_article(page.encode(), "https://example.org/a").extraction == extract_html(page.encode(), "https://example.org/a")

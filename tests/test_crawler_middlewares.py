@@ -15,7 +15,9 @@ from crawler.middlewares import (
     BlockedRequest,
     NetGuardMiddleware,
     PageBudgetMiddleware,
+    SessionIdMiddleware,
     retry_after_seconds,
+    without_session_ids,
 )
 from crawler.vocabulary import PAGE_META
 
@@ -97,3 +99,45 @@ def test_every_request_waiting_for_robots_txt_is_checked_against_it():
 
     outcomes = asyncio.run(three_requests_wait_then_robots_txt_arrives())
     assert [str(outcome) for outcome in outcomes] == ["Forbidden by robots.txt"] * 3
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://a.example/x;jsessionid=ABC123?page=2", "http://a.example/x?page=2"),
+    ("http://a.example/x;JSESSIONID=1;v=2/y", "http://a.example/x;v=2/y"),
+    ("http://a.example/x?sid=9&id=4&id=5#top", "http://a.example/x?id=4&id=5#top"),
+    ("http://a.example/x?PHPSESSID=zz", "http://a.example/x"),
+    ("http://a.example/news?id=1&side=left", "http://a.example/news?id=1&side=left"),
+])
+def test_session_ids_are_removed(url, expected):
+    assert without_session_ids(url) == expected
+
+
+def test_a_request_with_a_session_id_is_replaced_by_one_without():
+    request = Request("http://a.example/article;jsessionid=42?sid=7", meta={PAGE_META: True})
+    replaced = SessionIdMiddleware().process_request(request)
+    assert replaced is not None and replaced.url == "http://a.example/article" and replaced.meta[PAGE_META]
+    assert SessionIdMiddleware().process_request(replaced) is None
+
+
+@pytest.mark.parametrize(("status", "forbidden"), [(500, True), (503, True), (404, False)])
+def test_a_robots_txt_the_server_fails_to_serve_disallows_everything(status, forbidden):
+    """RFC 9309 2.3.1.4: a 5xx robots.txt means complete disallow (Scrapy parsed the error page)."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.defer import Deferred
+
+    from crawler.middlewares import RobotsTxtMiddleware
+
+    async def robots_txt_answers_then_a_page_is_asked_for():
+        middleware = RobotsTxtMiddleware(get_crawler(settings_dict={"ROBOTSTXT_OBEY": True}))
+        middleware._parsers["a.example"] = Deferred()  # robots.txt is being fetched
+        page = Request("http://a.example/article")
+        answer = Response("http://a.example/robots.txt", status=status, body=b"<html>Internal error</html>")
+        await middleware._parse_robots(answer, "a.example", page)
+        return await middleware.process_request(page)
+
+    if forbidden:
+        with pytest.raises(IgnoreRequest, match="Forbidden by robots.txt"):
+            asyncio.run(robots_txt_answers_then_a_page_is_asked_for())
+    else:
+        assert asyncio.run(robots_txt_answers_then_a_page_is_asked_for()) is None

@@ -104,3 +104,18 @@ def test_the_shipped_sources_file_is_valid():
 
 def test_an_empty_file_has_no_sources():
     assert parse_sources({}) == []
+
+
+def test_a_schedule_that_never_fires_is_refused(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text('[[source]]\nname = "feb"\nkind = "feed"\nstart_urls = ["https://example.org/feed"]\n'
+                    'schedule = "0 6 31 2 *"\n', encoding="utf-8")
+    with pytest.raises(SourcesFileError, match=r"source 'feb': field 'schedule': '0 6 31 2 \*' never fires"):
+        load_sources(path)
+
+
+def test_a_sources_file_without_sources_is_refused(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text("# every source was deleted\n", encoding="utf-8")
+    with pytest.raises(SourcesFileError, match="no sources; add a \\[\\[source\\]\\] table"):
+        load_sources(path)

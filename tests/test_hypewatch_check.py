@@ -186,3 +186,42 @@ def test_csv_export_neutralises_formulas(run_cli, local_site, tmp_path):
 
     (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
     assert row["title"].startswith("'=HYPERLINK(")
+
+
+# ---------------------------------------------------------------- hostile servers
+def test_compression_bombs_are_refused_in_one_line_within_little_memory(run_cli_measured, local_site,
+                                                                        compression_bombs):
+    # The command itself takes about 200 MB once its libraries are imported; what a bomb may add
+    # is measured against the same command failing on a plain unreachable URL.
+    baseline = run_cli_measured("check", "--allow-private", "http://127.0.0.1:9/")
+    assert baseline.result.exit_code == 2 and "unreachable" in baseline.result.stderr
+    for name, encoding, problem in [
+        ("brotli", "br", "page larger than the 10 MB limit"),
+        ("double_gzip", "gzip, gzip", "refusing stacked content encodings (gzip, gzip)"),
+    ]:
+        body = getattr(compression_bombs, name)
+        url = local_site.add(f"/check/bomb-{name}", body, headers={"Content-Encoding": encoding})
+        run = run_cli_measured("check", "--allow-private", url)
+        assert run.result.exit_code == 2
+        assert run.result.stderr.strip().splitlines() == [f"hypewatch: error: {url}: {problem}"]
+        grown = run.peak_rss_mb - baseline.peak_rss_mb
+        assert grown < 50, f"a {len(body)}-byte {name} body raised the peak RSS by {grown:.0f} MB"
+
+
+def test_a_dripping_server_is_given_up_at_the_deadline(run_cli_measured, local_site):
+    url = local_site.add("/check/drip", b"<html><body>" + b"x" * 100, drip=0.05)
+    run = run_cli_measured("check", "--allow-private", url, timeout=60, env={"HYPEWATCH_FETCH_TIMEOUT": "1"})
+    assert run.result.exit_code == 2
+    assert run.result.stderr.strip().splitlines() == [
+        f"hypewatch: error: {url}: gave up after 2 s: the server is too slow to send the page"]
+    assert run.seconds < 15  # 2 s of deadline, plus the command's start-up
+
+
+def test_the_charset_of_the_content_type_header_is_honoured(run_cli, local_site):
+    text = CLINIC_TEXT + "\n\nTreatment packages start at \u20ac15,000 per patient."
+    body = article_html("Stem cell clinic prices", text).replace('<meta charset="utf-8">', "")
+    url = local_site.add("/check/latin-9", body.encode("iso-8859-15", "replace"),
+                         content_type="text/html; charset=iso-8859-15")
+    result = run_cli("check", "--json", "--allow-private", url)
+    assert result.exit_code == 0, result.stderr
+    assert "start at \u20ac15,000" in json.loads(result.stdout)["text"]

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.demo_site import MISBEHAVING, ROBOTS_DISALLOWED, serve_demo_site
+from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl, run_crawls
 from hypewatch.settings import PROJECT_ROOT, Settings
@@ -27,6 +28,7 @@ from tests.conftest import (
     _fresh_postgres_database,
     _postgres_server_url,
     _wants_postgres_everywhere,
+    article_html,
     wait_for,
 )
 
@@ -295,3 +297,32 @@ def test_a_crawl_whose_parent_is_killed_stops_and_its_run_then_shows_failed(cli_
     with app.database.session() as session:
         assert session.scalar(select(func.count(CrawlRun.id)).where(CrawlRun.status == "running")) == 0
         assert session.scalar(select(func.count(Page.id))) > 0  # what it stored before it stopped is kept
+
+
+def test_a_crawled_page_is_decoded_by_the_charset_its_server_declares(app, local_site):
+    text = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+    page = article_html("Stem cell clinic prices", text + "\n\nTreatment packages start at \u20ac15,000 per patient.")
+    url = local_site.add("/crawl/latin-9", page.replace('<meta charset="utf-8">', "").encode("iso-8859-15", "replace"),
+                         content_type="text/html; charset=iso-8859-15")
+    source = SourceConfig(name="latin-9", kind="site", start_urls=(url,), allowed_domains=("127.0.0.1",),
+                          max_depth=0, allow_private=True)
+    summary = run_crawl(app, source)
+    assert summary.status == "ok", summary.message
+    with app.database.session() as session:
+        texts = session.scalars(select(DocumentVersion.text)).all()
+    assert len(texts) == 1 and "start at \u20ac15,000" in texts[0]
+
+
+def test_session_ids_are_stripped_before_fetching(app, local_site):
+    text = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+    # Every page links to the article under ten fresh session ids, as a session-id trap does.
+    trap = "".join(f'<a href="/trap/stem-cell-article;jsessionid={n}">Stem cell treatment {n}</a> '
+                   f'<a href="/trap/stem-cell-article?sid={n}">Stem cell therapy {n}</a>' for n in range(10))
+    start = local_site.add("/trap/", article_html("Stem cell clinic news", text, extra=trap))
+    local_site.add("/trap/stem-cell-article", article_html("Stem cell clinic", text, extra=trap))
+    source = SourceConfig(name="trap", kind="site", start_urls=(start,), allowed_domains=("127.0.0.1",),
+                          max_depth=3, max_pages=50, allow_private=True)
+    summary = run_crawl(app, source)
+    assert summary.status == "ok", summary.message
+    fetched = [path for path in local_site.requests if path.startswith("/trap/")]
+    assert sorted(fetched) == ["/trap/", "/trap/stem-cell-article"], fetched

@@ -21,6 +21,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 
+from crawler.charset import header_charset
 from crawler.counts import stat_key
 from crawler.items import PageItem
 from crawler.middlewares import BlockedRequest
@@ -69,7 +70,8 @@ class HypewatchSpider(scrapy.Spider):
     def parse_page(self, response: Response):
         self.count("fetched")
         depth = response.meta.get(DEPTH_META, 0)
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        content_type_header = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        content_type = content_type_header.split(";")[0].strip().lower()
         href = declared_canonical(response.body)
         declared = response.urljoin(href) if href else None
         links = []
@@ -80,6 +82,7 @@ class HypewatchSpider(scrapy.Spider):
             response_url=response.url,
             body=response.body,
             content_type=content_type,
+            charset=header_charset(content_type_header),
             declared_canonical=declared,
             depth=depth,
             links=links,
