@@ -62,13 +62,18 @@ def fetch(
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError(f"HTTP {response.status_code} redirect without a Location")
-                        url = urljoin(url, location)
+                        try:
+                            url = urljoin(url, location)
+                        except ValueError:  # e.g. a broken IPv6 literal; the next hop's check says the rest
+                            raise FetchError("HTTP redirect to an invalid URL") from None
                         continue
                     if response.status_code >= 400:
                         raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
                     body = _read_capped(response, max_bytes)
                     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     return FetchedPage(str(response.url), response.status_code, content_type, body)
+            except httpx.InvalidURL as exc:  # what parse_web_url let through and httpx does not take
+                raise FetchError(f"invalid URL: {exc}") from None
             except httpx.TimeoutException:
                 raise FetchError(f"timed out after {timeout:g} s") from None
             except httpx.HTTPError as exc:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from crawler.errors import BlockedAddressError, FetchError
-
-ALLOWED_SCHEMES = ("http", "https")
+from crawler.urls import ascii_host, parse_web_url
 
 
 def is_public_address(address: str) -> bool:
@@ -45,17 +43,15 @@ def check_url(url: str, *, allow_private: bool = False,
               address_allowed: Callable[[str], bool] = is_public_address) -> None:
     """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is allowed.
 
-    `address_allowed` decides per resolved address; the default admits public addresses only.
+    `address_allowed` decides per resolved address; the default admits public addresses only. A
+    URL `crawler.urls.parse_web_url` refuses raises its `InvalidUrlError` (a FetchError).
     """
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a bare path'!r}")
-    if not parts.hostname:
-        raise FetchError("the URL has no host")
+    parts = parse_web_url(url)
     if allow_private:
         return
+    assert parts.hostname is not None  # parse_web_url refuses a URL without one
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    for address in resolve(parts.hostname, port):
+    for address in resolve(ascii_host(parts.hostname), port):
         if not address_allowed(address):
             raise BlockedAddressError(
                 f"refusing to fetch {parts.hostname} ({address}): loopback, private and link-local "

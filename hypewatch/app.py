@@ -135,7 +135,10 @@ class Hypewatch:
         return CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
 
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
-        scheme = urlsplit(target).scheme.lower()
+        try:
+            scheme = urlsplit(target).scheme.lower()
+        except ValueError as exc:  # a broken IPv6 literal or port
+            raise TargetError(target, f"not a valid URL: {exc}") from None
         if target == "-":
             try:
                 data = read_capped(stdin or sys.stdin.buffer, self.settings.max_download_bytes)

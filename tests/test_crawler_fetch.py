@@ -58,3 +58,10 @@ def test_unreachable_host_is_a_fetch_error():
 def test_content_type_tells_html_apart(local_site):
     url = local_site.add("/fetch/doc.pdf", b"%PDF-1.4 ...", content_type="application/pdf")
     assert not fetch(url, user_agent=UA, allow_private=True).is_html
+
+
+@pytest.mark.parametrize("location", ["http://[::1/", "http://" + "a" * 10_000 + ".example/", "http://ex.org:99999/"])
+def test_a_redirect_to_a_broken_url_is_a_fetch_error(local_site, location):
+    start = local_site.add_redirect(f"/fetch/broken-redirect-{len(location)}", location)
+    with pytest.raises(FetchError):
+        fetch(start, user_agent=UA, allow_private=True)

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import SEEDS_DIR, article_html
+from conftest import HOSTILE_URLS, SEEDS_DIR, article_html
 from sqlalchemy import func, select
 
 from storage.db import Database
@@ -186,3 +186,12 @@ def test_csv_export_neutralises_formulas(run_cli, local_site, tmp_path):
 
     (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
     assert row["title"].startswith("'=HYPERLINK(")
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-private"]])
+def test_hostile_urls_are_one_line_errors_each(run_cli, flags):
+    result = run_cli("check", *flags, *HOSTILE_URLS)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(HOSTILE_URLS), lines
+    assert all(line.startswith("hypewatch: error: ") and len(line) < 400 for line in lines), lines
