@@ -23,11 +23,12 @@ from classifier.registry import ModelInfo, ModelRegistry, train
 from crawler.errors import CrawlerError
 from crawler.extract import Extraction, extract_html, extract_plain_text
 from crawler.fetch import fetch, looks_like_html
-from hypewatch.errors import TargetError
+from hypewatch.errors import ConfigError, TargetError
 from hypewatch.inputs import InputError, read_capped, read_regular_file
 from hypewatch.settings import Settings
 from storage.db import Database
 from storage.documents import ExtractedDocument, PredictionScores, StoreResult
+from storage.errors import DatabaseUrlError
 from storage.repository import register_model_version
 from storage.writes import store_document, store_prediction
 
@@ -89,7 +90,10 @@ class Hypewatch:
 
     @functools.cached_property
     def database(self) -> Database:
-        return Database(self.settings.database_url)
+        try:
+            return Database(self.settings.database_url)
+        except DatabaseUrlError as exc:
+            raise ConfigError(f"HYPEWATCH_DATABASE_URL: {exc}") from None
 
     @functools.cached_property
     def registry(self) -> ModelRegistry:

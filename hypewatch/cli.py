@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("hypewatch: aborted", err=True)
         return 130
     except USER_ERRORS as exc:
-        click.echo(f"hypewatch: error: {exc}", err=True)
+        # One line, whatever a library put in the message (hints, links to its documentation).
+        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        click.echo(f"hypewatch: error: {message}", err=True)
         return getattr(exc, "exit_code", EXIT_TARGET_ERROR)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
