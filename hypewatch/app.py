@@ -7,6 +7,7 @@ score, optionally store).
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import logging
@@ -148,6 +149,8 @@ class Hypewatch:
                 data = read_capped(stdin or sys.stdin.buffer, self.settings.max_download_bytes)
             except InputError as exc:
                 raise TargetError("standard input", str(exc)) from None
+            if is_blank(data):
+                raise TargetError(target, "standard input is empty (no text)")
             return None, _html_or_none(data), _extract_bytes(data, prefer_html=None)
         if scheme in ("http", "https"):
             try:
@@ -173,6 +176,8 @@ class Hypewatch:
             data = read_regular_file(path, self.settings.max_download_bytes)
         except InputError as exc:
             raise TargetError(target, str(exc)) from None
+        if is_blank(data):
+            raise TargetError(target, "empty file (no text)")
         if suffix in HTML_SUFFIXES:
             return data, _extract_bytes(data, prefer_html=True)
         return None, _extract_bytes(data, prefer_html=False)
@@ -286,6 +291,11 @@ class Hypewatch:
             done += len(rows)
             logger.info("rescored %d of %d document versions", done, len(pending))
         return done
+
+
+def is_blank(data: bytes) -> bool:
+    """Nothing but white space (and perhaps a byte-order mark): there is nothing to extract or score."""
+    return not data.removeprefix(codecs.BOM_UTF8).strip()
 
 
 def _html_or_none(data: bytes) -> bytes | None:

@@ -38,6 +38,10 @@ def cli(ctx: click.Context, verbose: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if verbose < 2:
+        # trafilatura logs its parser's complaints (an empty or broken page gives four lines); what
+        # came of an extraction is reported once, by us, as the target's outcome.
+        logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     ctx.obj = Hypewatch(get_settings())
 
 

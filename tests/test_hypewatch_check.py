@@ -195,3 +195,22 @@ def test_hostile_urls_are_one_line_errors_each(run_cli, flags):
     lines = result.stderr.splitlines()
     assert len(lines) == len(HOSTILE_URLS), lines
     assert all(line.startswith("hypewatch: error: ") and len(line) < 400 for line in lines), lines
+
+
+def test_empty_and_textless_files_are_one_line_each_without_library_logs(run_cli, tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.html"
+    blank.write_bytes(b"\xef\xbb\xbf \n\t\n")
+    textless = tmp_path / "textless.html"
+    textless.write_text("<html></html>")
+    result = run_cli("check", str(empty), str(blank), str(textless))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"hypewatch: error: {empty}: empty file (no text)",
+        f"hypewatch: error: {blank}: empty file (no text)",
+        f"hypewatch: error: {textless}: no article text could be extracted (extraction empty); not scored",
+    ]
+    piped = run_cli("check", "-", input=b"")
+    assert piped.exit_code == 2
+    assert piped.stderr.splitlines() == ["hypewatch: error: -: standard input is empty (no text)"]
