@@ -12,5 +12,5 @@ import the app factory.
   `facts`, `analytics` and `cache` (in-memory figures), `search` (full-text index), `serialise`.
 - Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
   `vendor` (Plotly and Swagger UI from installed packages).
-- `security`, `labelling`, `sqlfuncs`, `errors`.
+- `security`, `throttle` (failed sign-ins), `labelling`, `sqlfuncs`, `errors`.
 """
