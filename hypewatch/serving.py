@@ -51,8 +51,12 @@ def dashboard_secret(home: Path) -> bytes:
 
 
 def check_exposure(host: str, app: Hypewatch) -> None:
-    """Refuse to serve beyond loopback without a password."""
-    if not is_loopback_host(host) and not app.settings.dashboard_password:
+    """Refuse a blank password anywhere, and serving beyond loopback without a password."""
+    password = app.settings.dashboard_password
+    if password is not None and not password.strip():
+        raise ConfigError("HYPEWATCH_DASHBOARD_PASSWORD is blank (only white space): set a real password, "
+                          "or unset it to serve on loopback without one")
+    if not is_loopback_host(host) and not password:
         raise ConfigError(
             f"refusing to serve the dashboard on {host} without credentials: set HYPEWATCH_DASHBOARD_PASSWORD "
             "(and optionally HYPEWATCH_DASHBOARD_USER), or bind to 127.0.0.1"

@@ -20,6 +20,14 @@ def test_serve_refuses_a_public_address_without_a_password(run_cli):
     assert "HYPEWATCH_DASHBOARD_PASSWORD" in result.stderr
 
 
+def test_serve_refuses_a_blank_password(run_cli):
+    for blank in (" ", "\t \t"):
+        result = run_cli("serve", "--port", "0", env={"HYPEWATCH_DASHBOARD_PASSWORD": blank}, timeout=60)
+        assert result.exit_code == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith("hypewatch: error: HYPEWATCH_DASHBOARD_PASSWORD is blank")
+
+
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "hypewatch", *args], env=env, cwd=PROJECT_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
