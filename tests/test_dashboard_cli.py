@@ -61,6 +61,18 @@ def test_serve_prints_its_url_and_serves(cli_env):
         _stop(process)
 
 
+def test_serve_stops_cleanly_on_sigterm(cli_env):
+    process, url = _start(["serve", "--port", "0"], cli_env)
+    try:
+        assert httpx.get(url + "healthz", timeout=10).status_code == 200
+        process.send_signal(signal.SIGTERM)  # what systemd, docker stop and Kubernetes send
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            _stop(process)
+    assert "Traceback" not in process.stderr.read()
+
+
 def test_demo_crawls_into_a_fresh_database_and_starts_cleanly_twice(cli_env, settings):
     for _ in range(2):
         process, url = _start(["demo", "--port", "0", "--source", "demo-feed", "--max-pages", "40"], cli_env)
