@@ -116,13 +116,18 @@ async def _fetch(url: str, limits: _Limits) -> FetchedPage:
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError(f"HTTP {response.status_code} redirect without a Location")
-                        url = urljoin(url, location)
+                        try:
+                            url = urljoin(url, location)
+                        except ValueError:  # e.g. a broken IPv6 literal; the next hop's check says the rest
+                            raise FetchError("HTTP redirect to an invalid URL") from None
                         continue
                     if response.status_code >= 400:
                         raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
                     body = await _read_capped(response, limits.max_bytes)
                 finally:
                     await response.aclose()
+            except httpx.InvalidURL as exc:  # what parse_web_url let through and httpx does not take
+                raise FetchError(f"invalid URL: {exc}") from None
             except httpx.TimeoutException:
                 raise FetchError(f"timed out after {limits.timeout:g} s") from None
             except httpx.HTTPError as exc:

@@ -84,7 +84,7 @@ class NetGuardMiddleware:
 
     def __init__(self, allow_private: bool):
         self.allow_private = allow_private
-        self._verdicts: dict[tuple[str, str, int | None], str | None] = {}
+        self._verdicts: dict[tuple[str, str], str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -93,7 +93,7 @@ class NetGuardMiddleware:
 
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
-        key = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+        key = (parts.scheme.lower(), parts.netloc.lower())  # not .port: a hostile port raises; check_url says why
         if key not in self._verdicts:
             self._verdicts[key] = await asyncio.to_thread(self._check, request.url)
         problem = self._verdicts[key]

@@ -15,11 +15,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from crawler.errors import BlockedAddressError, FetchError
+from crawler.urls import ascii_host, parse_web_url
 
-ALLOWED_SCHEMES = ("http", "https")
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -51,7 +50,8 @@ def check_url(url: str, *, allow_private: bool = False,
               address_allowed: Callable[[str], bool] = is_public_address, resolver: Resolver = resolve) -> None:
     """Raise unless `url` is http(s) and (without `allow_private`) every address of its host is allowed.
 
-    `address_allowed` decides per resolved address; the default admits public addresses only.
+    `address_allowed` decides per resolved address; the default admits public addresses only. A
+    URL `crawler.urls.parse_web_url` refuses raises its `InvalidUrlError` (a FetchError).
     """
     checked_addresses(url, allow_private=allow_private, address_allowed=address_allowed, resolver=resolver)
 
@@ -63,17 +63,14 @@ def checked_addresses(url: str, *, allow_private: bool = False,
 
     With `allow_private` nothing is resolved (any address would do) and the list is empty.
     """
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a bare path'!r}")
-    if not parts.hostname:
-        raise FetchError("the URL has no host")
+    parts = parse_web_url(url)
     if allow_private:
         return []
+    assert parts.hostname is not None  # parse_web_url refuses a URL without one
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    addresses = resolver(parts.hostname, port)
+    addresses = resolver(ascii_host(parts.hostname), port)
     if not addresses:
-        raise FetchError(f"cannot resolve host {parts.hostname!r}: no address")
+        raise FetchError(f"cannot resolve host {parts.hostname[:80]!r}: no address")
     for address in addresses:
         if not address_allowed(address):
             raise BlockedAddressError(

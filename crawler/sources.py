@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import reprlib
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from crawler.errors import SourcesFileError
+from crawler.errors import InvalidUrlError, SourcesFileError
+from crawler.urls import parse_web_url
 
 KINDS = ("site", "feed", "sitemap")
 ANY_DOMAIN = "*"
@@ -29,6 +30,8 @@ DEFAULT_SCHEDULE = "0 6 * * *"
 DEFAULT_MAX_PAGES = 500
 DEFAULT_MAX_DEPTH = 3
 WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+SHOWN_URL = reprlib.Repr()  # a bad URL in a message: quoted, and cut short when huge
+SHOWN_URL.maxstring = 120
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,11 @@ def _parse_source(entry: Any, *, where: str, position: int) -> SourceConfig:
     start_urls = _string_list(entry.get("start_urls"), fail, "start_urls", required=True)
     hosts = set()
     for url in start_urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise fail("start_urls", f"{url!r} is not an http(s) URL")
-        hosts.add(parts.hostname)
+        try:
+            parts = parse_web_url(url)
+        except InvalidUrlError as exc:
+            raise fail("start_urls", f"{SHOWN_URL.repr(url)} is not an http(s) URL: {exc}") from None
+        hosts.add(parts.hostname or "")  # parse_web_url refuses a URL without a host
     domains = _string_list(entry.get("allowed_domains"), fail, "allowed_domains", required=False)
     if not domains:
         domains = sorted(hosts)

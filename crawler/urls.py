@@ -1,9 +1,19 @@
-"""URL canonicalisation and the "does this link look relevant?" hint used to order a crawl."""
+"""URL checking, canonicalisation and the "does this link look relevant?" hint used to order a crawl.
+
+`parse_web_url` is the one check of a URL typed by a user, read from a sources file or found on a
+page: whatever it accepts, `urlsplit`, the resolver and httpx accept too, so a hostile URL is a
+one-line `InvalidUrlError` and never a traceback from deep inside a library.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import idna
+
+from crawler.errors import InvalidUrlError
 
 # Parameters that only say how a reader arrived; they never change what a page shows.
 TRACKING_PARAMETERS = frozenset({
@@ -13,6 +23,9 @@ TRACKING_PARAMETERS = frozenset({
 })
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+WEB_SCHEMES = ("http", "https")
+MAX_HOST_CHARS = 253  # DNS: a name of at most 253 characters, in labels of 1 to 63 (RFC 1035)
+MAX_LABEL_CHARS = 63
 
 RELEVANT_LINK_WORDS = re.compile(
     r"stem[\s_-]*cell|hsct|ahsct|mesenchymal|\bmsc\b|multiple[\s_-]*sclerosis|\bms\b|exosome|umbilical|"
@@ -26,6 +39,52 @@ BORING_LINK_WORDS = re.compile(
 )
 
 
+def parse_web_url(url: str) -> SplitResult:
+    """`url` split into its parts when it is an http(s) URL with a valid port and a host name a
+    resolver takes; else `InvalidUrlError` saying why in a few words (never quoting the URL, which
+    may be huge)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise InvalidUrlError(f"not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in WEB_SCHEMES:
+        raise InvalidUrlError(f"only http and https URLs are fetched, not {parts.scheme[:20] or 'a bare path'!r}")
+    if not parts.hostname:
+        raise InvalidUrlError("the URL has no host")
+    ascii_host(parts.hostname)
+    return parts
+
+
+def ascii_host(host: str) -> str:
+    """The host as the resolver is asked for it (IDNA-encoded), or `InvalidUrlError`.
+
+    An IP address is taken as it is. Non-ASCII names are encoded by the `idna` library, as httpx
+    does; ASCII names only need DNS's lengths (they are what Python's resolver call checks, and
+    names such as `a_b.example` resolve on real networks).
+    """
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return host
+    except ValueError:
+        pass
+    if len(host) > MAX_HOST_CHARS + 1:  # +1: a fully qualified name may end in a dot
+        raise InvalidUrlError(f"the host name is too long ({len(host):,} characters; at most {MAX_HOST_CHARS})")
+    if host.isascii():
+        encoded = host
+    else:
+        try:
+            encoded = idna.encode(host.lower()).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidUrlError(f"the host name is not a valid internationalised domain name ({exc})") from None
+    name = encoded.removesuffix(".")
+    if len(name) > MAX_HOST_CHARS:
+        raise InvalidUrlError(f"the host name is too long ({len(name):,} characters encoded; at most {MAX_HOST_CHARS})")
+    if any(not label or len(label) > MAX_LABEL_CHARS for label in name.split(".")):
+        raise InvalidUrlError(f"the host name has an empty part or a part longer than {MAX_LABEL_CHARS} characters")
+    return encoded
+
+
 def is_tracking_parameter(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
@@ -33,8 +92,15 @@ def is_tracking_parameter(name: str) -> bool:
 
 def canonical_url(url: str) -> str:
     """`url` with tracking parameters and the fragment removed, host lower-cased, default port
-    dropped, percent-encoding normalised and the remaining query parameters sorted."""
-    parts = urlsplit(url.strip())
+    dropped, percent-encoding normalised and the remaining query parameters sorted.
+
+    Raises `InvalidUrlError` (a ValueError) for a URL `urlsplit` cannot take (a bad port or IPv6 literal).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InvalidUrlError(f"not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):

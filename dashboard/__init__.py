@@ -12,7 +12,7 @@ import the app factory.
   `facts`, `analytics` and `cache` (in-memory figures), `search` (full-text index), `serialise`.
 - Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
   `vendor` (Plotly and Swagger UI from installed packages).
-- `security`, `labelling`, `sqlfuncs`, `errors`.
+- `security`, `throttle` (failed sign-ins), `labelling`, `sqlfuncs`, `errors`.
 - `abandoned_runs`: the one write outside a POST, marking crawl runs whose process is gone as
   failed, at start-up and in the background.
 """

@@ -29,10 +29,12 @@ from dashboard.security import (
     CSRF_COOKIE,
     SECURITY_HEADERS,
     basic_auth_user,
-    csrf_token_is_signed,
+    csrf_token_is_valid,
+    is_cross_origin_write,
     new_csrf_token,
 )
 from dashboard.state import Dashboard, DashboardConfig, board_of
+from dashboard.throttle import SignInThrottle
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -80,19 +82,34 @@ def create_app(database: Database, config: DashboardConfig, *, warm_up: bool = T
 
 # ---------------------------------------------------------------- security
 def _install_security(app: FastAPI, config: DashboardConfig) -> None:
+    throttle = SignInThrottle()
+
     @app.middleware("http")
     async def secure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request.state.user = None
         if config.requires_login and request.url.path not in OPEN_PATHS:
-            user = basic_auth_user(request.headers.get("authorization"), config.username, config.password or "")
+            client = request.client.host if request.client else "unknown"
+            header = request.headers.get("authorization")
+            refusal = throttle.refusal(client) if header else None
+            if refusal is not None:
+                return _with_headers(Response(refusal.message, status_code=429, media_type="text/plain",
+                                              headers={"Retry-After": str(refusal.retry_after)}))
+            user = basic_auth_user(header, config.username, config.password or "")
             if user is None:
+                if header:
+                    throttle.failed(client)
                 return _with_headers(Response(
                     "Sign in with the dashboard's user name and password.", status_code=401,
                     headers={"WWW-Authenticate": 'Basic realm="hypewatch", charset="UTF-8"'}, media_type="text/plain",
                 ))
+            throttle.succeeded(client)
             request.state.user = user
+        if is_cross_origin_write(request.method, request.headers.get("sec-fetch-site")):
+            return _with_headers(render_error(request, 403, "Forbidden",
+                                              "A form sent from another site (or another port of this host) is refused."))
         token = request.cookies.get(CSRF_COOKIE)
-        fresh = None if csrf_token_is_signed(config.secret_key, token) else new_csrf_token(config.secret_key)
+        user = request.state.user
+        fresh = None if csrf_token_is_valid(config.secret_key, user, token) else new_csrf_token(config.secret_key, user)
         request.state.csrf_token = fresh or token
         response = await call_next(request)
         if fresh:

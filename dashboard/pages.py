@@ -96,7 +96,7 @@ def _form_defaults(prediction: dict[str, Any] | None, label: Label | None, versi
 async def submit_label(request: Request, board: BoardDep, article_id: int) -> Response:
     form = await request.form()
     token = form.get(CSRF_FIELD)
-    if not csrf_tokens_match(board.config.secret_key, request.cookies.get(CSRF_COOKIE),
+    if not csrf_tokens_match(board.config.secret_key, request.state.user, request.cookies.get(CSRF_COOKIE),
                              token if isinstance(token, str) else None):  # a file upload is no token
         raise Forbidden("The form's security token is missing or stale. Reload the page and submit again.")
     judgement, version_id, author = parse_label_form(form, request.state.user, board.config.username)

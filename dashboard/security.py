@@ -1,8 +1,10 @@
 """The dashboard's defences: content policy, CSRF tokens, HTTP Basic credentials, safe links.
 
 Everything shown comes from crawled pages and is untrusted. Templates autoescape it; only http
-and https URLs ever become links; no page runs inline script; every form carries a signed
-double-submit token; and off loopback every route but /healthz needs the analyst's credentials.
+and https URLs ever become links; no page runs inline script; every form carries a double-submit
+token signed for the signed-in user, and a form posted from another site (another port of the
+same host included) is refused; and off loopback every route but /healthz needs the analyst's
+credentials, with failed guesses throttled (`dashboard.throttle`).
 """
 
 from __future__ import annotations
@@ -42,27 +44,50 @@ LINKABLE_SCHEMES = ("http", "https")
 
 
 # ---------------------------------------------------------------- CSRF (signed double submit)
-def new_csrf_token(secret: bytes) -> str:
+# Cookies do not keep ports apart: a page served on another port of the same host can set this
+# cookie, with a pair (cookie, form field) it got from the dashboard itself, say from /healthz. So
+# a token is signed for the session it was issued to, the signed-in user (or the anonymous
+# session of an open loopback dashboard), and is refused for any other; and a browser's form
+# post from another origin, which it marks `Sec-Fetch-Site: same-site` or `cross-site`, is refused
+# whatever token it carries.
+def new_csrf_token(secret: bytes, user: str | None) -> str:
+    """A fresh token for the session of `user` (None: not signed in)."""
     nonce = secrets.token_urlsafe(24)
-    return f"{nonce}.{_sign(secret, nonce)}"
+    return f"{nonce}.{_sign(secret, user, nonce)}"
 
 
-def _sign(secret: bytes, nonce: str) -> str:
-    return hmac.new(secret, b"csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+def _sign(secret: bytes, user: str | None, nonce: str) -> str:
+    session = f"user:{user}" if user is not None else "anonymous"
+    return hmac.new(secret, b"csrf\x00" + session.encode() + b"\x00" + nonce.encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_token_is_signed(secret: bytes, token: str | None) -> bool:
+def csrf_token_is_valid(secret: bytes, user: str | None, token: str | None) -> bool:
+    """The server signed `token` for the session of `user`."""
     if not token or token.count(".") != 1:
         return False
     nonce, signature = token.split(".")
-    return hmac.compare_digest(signature, _sign(secret, nonce))
+    return hmac.compare_digest(signature, _sign(secret, user, nonce))
 
 
-def csrf_tokens_match(secret: bytes, cookie_token: str | None, form_token: str | None) -> bool:
-    """The form's token equals the cookie's, and the server signed it (so it cannot be planted)."""
+def csrf_tokens_match(secret: bytes, user: str | None, cookie_token: str | None, form_token: str | None) -> bool:
+    """The form's token equals the cookie's, and the server signed it for this session (so a
+    pair planted from elsewhere, made for another session, is refused)."""
     if not cookie_token or not form_token:
         return False
-    return hmac.compare_digest(cookie_token, form_token) and csrf_token_is_signed(secret, cookie_token)
+    return hmac.compare_digest(cookie_token, form_token) and csrf_token_is_valid(secret, user, cookie_token)
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TRUSTED_FETCH_SITES = ("same-origin", "none")  # "none": typed or bookmarked by the user
+
+
+def is_cross_origin_write(method: str, fetch_site: str | None) -> bool:
+    """A browser's request that changes something, sent from a page of another origin.
+
+    Browsers send `Sec-Fetch-Site` on every request; clients that do not (curl, scripts) have no
+    cookies to be abused and are left to the token check.
+    """
+    return method.upper() in UNSAFE_METHODS and fetch_site is not None and fetch_site.lower() not in TRUSTED_FETCH_SITES
 
 
 # ---------------------------------------------------------------- credentials

@@ -7,6 +7,7 @@ score, optionally store).
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import logging
@@ -23,11 +24,12 @@ from classifier.registry import ModelInfo, ModelRegistry, train
 from crawler.errors import CrawlerError
 from crawler.extract import Extraction, extract_html, extract_plain_text
 from crawler.fetch import fetch, looks_like_html
-from hypewatch.errors import TargetError
+from hypewatch.errors import ConfigError, TargetError
 from hypewatch.inputs import InputError, read_capped, read_regular_file
 from hypewatch.settings import Settings
 from storage.db import Database
 from storage.documents import ExtractedDocument, PredictionScores, StoreResult
+from storage.errors import DatabaseUrlError
 from storage.repository import register_model_version
 from storage.writes import store_document, store_prediction
 
@@ -89,7 +91,10 @@ class Hypewatch:
 
     @functools.cached_property
     def database(self) -> Database:
-        return Database(self.settings.database_url)
+        try:
+            return Database(self.settings.database_url)
+        except DatabaseUrlError as exc:
+            raise ConfigError(f"HYPEWATCH_DATABASE_URL: {exc}") from None
 
     @functools.cached_property
     def registry(self) -> ModelRegistry:
@@ -135,12 +140,17 @@ class Hypewatch:
         return CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
 
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
-        scheme = urlsplit(target).scheme.lower()
+        try:
+            scheme = urlsplit(target).scheme.lower()
+        except ValueError as exc:  # a broken IPv6 literal or port
+            raise TargetError(target, f"not a valid URL: {exc}") from None
         if target == "-":
             try:
                 data = read_capped(stdin or sys.stdin.buffer, self.settings.max_download_bytes)
             except InputError as exc:
                 raise TargetError("standard input", str(exc)) from None
+            if is_blank(data):
+                raise TargetError(target, "standard input is empty (no text)")
             return None, _html_or_none(data), _extract_bytes(data, prefer_html=None)
         if scheme in ("http", "https"):
             try:
@@ -166,6 +176,8 @@ class Hypewatch:
             data = read_regular_file(path, self.settings.max_download_bytes)
         except InputError as exc:
             raise TargetError(target, str(exc)) from None
+        if is_blank(data):
+            raise TargetError(target, "empty file (no text)")
         if suffix in HTML_SUFFIXES:
             return data, _extract_bytes(data, prefer_html=True)
         return None, _extract_bytes(data, prefer_html=False)
@@ -281,6 +293,11 @@ class Hypewatch:
             done += len(rows)
             logger.info("rescored %d of %d document versions", done, len(pending))
         return done
+
+
+def is_blank(data: bytes) -> bool:
+    """Nothing but white space (and perhaps a byte-order mark): there is nothing to extract or score."""
+    return not data.removeprefix(codecs.BOM_UTF8).strip()
 
 
 def _html_or_none(data: bytes) -> bytes | None:

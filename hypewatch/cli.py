@@ -38,6 +38,10 @@ def cli(ctx: click.Context, verbose: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if verbose < 2:
+        # trafilatura logs its parser's complaints (an empty or broken page gives four lines); what
+        # came of an extraction is reported once, by us, as the target's outcome.
+        logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     ctx.obj = Hypewatch(get_settings())
 
 
@@ -184,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("hypewatch: aborted", err=True)
         return 130
     except USER_ERRORS as exc:
-        click.echo(f"hypewatch: error: {exc}", err=True)
+        # One line, whatever a library put in the message (hints, links to its documentation).
+        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        click.echo(f"hypewatch: error: {message}", err=True)
         return getattr(exc, "exit_code", EXIT_TARGET_ERROR)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1

@@ -19,6 +19,7 @@ from dashboard.search import index_path
 from dashboard.security import is_loopback_host
 from dashboard.state import DashboardConfig
 from hypewatch.app import Hypewatch
+from hypewatch.cli_crawl import stop_on_signals
 from hypewatch.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,12 @@ def dashboard_secret(home: Path) -> bytes:
 
 
 def check_exposure(host: str, app: Hypewatch) -> None:
-    """Refuse to serve beyond loopback without a password."""
-    if not is_loopback_host(host) and not app.settings.dashboard_password:
+    """Refuse a blank password anywhere, and serving beyond loopback without a password."""
+    password = app.settings.dashboard_password
+    if password is not None and not password.strip():
+        raise ConfigError("HYPEWATCH_DASHBOARD_PASSWORD is blank (only white space): set a real password, "
+                          "or unset it to serve on loopback without one")
+    if not is_loopback_host(host) and not password:
         raise ConfigError(
             f"refusing to serve the dashboard on {host} without credentials: set HYPEWATCH_DASHBOARD_PASSWORD "
             "(and optionally HYPEWATCH_DASHBOARD_USER), or bind to 127.0.0.1"
@@ -119,8 +124,12 @@ class DashboardServer:
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}/"
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask uvicorn to finish its requests and stop (safe from a signal handler)."""
         self.server.should_exit = True
+
+    def stop(self) -> None:
+        self.request_stop()
         self.thread.join(timeout=10)
 
     def __enter__(self) -> DashboardServer:
@@ -131,15 +140,19 @@ class DashboardServer:
 
 
 def serve_dashboard(app: Hypewatch, host: str, port: int, *, announce=None) -> None:
-    """Serve the dashboard in the foreground until interrupted, announcing its URL once it listens."""
+    """Serve the dashboard in the foreground until SIGTERM or Ctrl-C, announcing its URL once it listens.
+
+    Either signal stops it cleanly (exit status 0), as a service manager or `docker stop` expects.
+    """
     check_exposure(host, app)
     server = DashboardServer(build_dashboard(app), host=host, port=port, log_level="warning")
     server.start()
     try:
-        if announce:
-            announce(f"dashboard running at {server.url} (Ctrl-C to stop)")
-        server.thread.join()
-    except KeyboardInterrupt:
+        with stop_on_signals(server.request_stop):
+            if announce:
+                announce(f"dashboard running at {server.url} (Ctrl-C to stop)")
+            server.thread.join()
+    except KeyboardInterrupt:  # one that came before the handlers were in place
         pass
     finally:
         server.stop()

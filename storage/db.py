@@ -3,11 +3,15 @@
 SQLite is the embedded default: WAL mode so the dashboard reads while a crawl writes, a busy
 timeout so concurrent writers wait instead of failing, and foreign keys enforced. Any SQLAlchemy
 URL works; PostgreSQL is the tested alternative.
+
+A URL that cannot be used, and a database that cannot be reached, are `StorageError`s of one
+line that name the database (never its password) and the cause.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,28 +22,61 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import MigrationError, StorageError
+from storage.errors import DatabaseUrlError, MigrationError, StorageError
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+URL_EXAMPLES = "sqlite:///PATH/TO/FILE.db or postgresql+psycopg://USER@HOST/DATABASE"
+PASSWORD_IN_TEXT = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL mode, a busy timeout and enforced foreign keys."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _configure_sqlite_connection)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    """An engine for `url`; SQLite files get WAL mode, a busy timeout and enforced foreign keys.
+
+    Raises `DatabaseUrlError` when the URL cannot be used."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        shown = PASSWORD_IN_TEXT.sub(r"\1***@", url)
+        raise DatabaseUrlError(f"not a database URL: {shown[:200]!r} (expected {URL_EXAMPLES})") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _configure_sqlite_connection)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise DatabaseUrlError(f"{shown_url(parsed)}: unknown kind of database {parsed.drivername!r} "
+                               f"(expected {URL_EXAMPLES})") from None
+    except ImportError as exc:  # SQLAlchemy knows the database, but its Python driver is not installed
+        raise DatabaseUrlError(f"{shown_url(parsed)}: the Python driver {exc.name or str(exc)!r} is not installed "
+                               "(SQLite and PostgreSQL are supported)") from None
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"{shown_url(parsed)}: {one_line(exc)}") from None
+    except OSError as exc:  # the SQLite file's directory cannot be made
+        raise DatabaseUrlError(f"{shown_url(parsed)}: cannot create its directory: {exc.strerror}") from None
+
+
+def shown_url(url: URL | str) -> str:
+    """The database's URL as messages show it: with the password hidden."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what a database error says (its driver's message, without SQLAlchemy's
+    background link or psycopg's hint lines)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0] if lines else type(cause).__name__
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:
@@ -77,7 +114,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
-        raise MigrationError(f"could not migrate {engine.url.render_as_string(hide_password=True)}: {exc}") from exc
+        raise MigrationError(f"could not migrate {shown_url(engine.url)}: {one_line(exc)}") from exc
 
 
 class Database:
@@ -105,10 +142,10 @@ class Database:
                 return
             try:
                 if current_revision(self.engine) != head_revision():
-                    logger.info("migrating %s", self.engine.url.render_as_string(hide_password=True))
+                    logger.info("migrating %s", shown_url(self.engine.url))
                     upgrade(self.engine)
             except SQLAlchemyError as exc:
-                raise StorageError(f"cannot open database: {exc}") from exc
+                raise StorageError(f"cannot open database {shown_url(self.engine.url)}: {one_line(exc)}") from exc
             self._ready = True
 
     @contextmanager

@@ -45,6 +45,23 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
 
 
+# ---------------------------------------------------------------- hostile URLs
+# URLs a user, a sources file or a hostile page may hand us, with what the error must say.
+HOSTILE_URLS = {
+    "http://" + "a" * 10_000 + ".com/": "too long",
+    "http://" + "a" * 64 + ".com/": "longer than 63",
+    "http://a..b/": "empty part",
+    "http://" + ".".join(["a" * 60] * 5) + "/": "too long",
+    "http://[::1/": "not a valid URL",
+    "http://example.org:99999/": "not a valid URL",
+    "http://example.org:port/": "not a valid URL",
+    "http://\u00ff\u00ad.example/": "internationalised",
+    "http://ab\u200d.example/": "internationalised",
+    "ftp://example.org/x": "only http and https",
+    "http:///path": "no host",
+}
+
+
 # ---------------------------------------------------------------- local HTTP site
 @dataclass
 class Route:

@@ -152,3 +152,51 @@ def test_script_payloads_in_title_text_and_url_stay_inert(page, dashboard_datase
     assert page.locator("a[href^='javascript:' i]").count() == 0
     assert page.locator(".unlinked").inner_text() == XSS_URL
     assert not [p for p in page.problems if "dialog" in p]
+
+
+def test_a_page_on_another_port_cannot_plant_a_csrf_pair_and_post_a_label(browser, server, dashboard_dataset):
+    """The issue's probe: a page served on another port of the same host sets the CSRF cookie to a
+    valid pair it fetched from the dashboard (cookies ignore ports) and posts the label form."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from dashboard.security import CSRF_COOKIE
+
+    article_id = dashboard_dataset.page_ids[15]
+    version_id = httpx.get(f"{server.url}api/articles/{article_id}", timeout=30).json()["version"]["id"]
+    planted = httpx.get(f"{server.url}healthz", timeout=30).cookies[CSRF_COOKIE]
+    attack = (f'<html><body><form id="f" method="post" action="{server.url}articles/{article_id}/labels">'
+              f'<input name="csrf_token" value="{planted}"><input name="version_id" value="{version_id}">'
+              '<input name="relevant" value="no"><input name="note" value="planted from another port"></form>'
+              '<script>document.getElementById("f").submit()</script></body></html>').encode()
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Set-Cookie", f"{CSRF_COOKIE}={planted}; Path=/")
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(attack)))
+            self.end_headers()
+            self.wfile.write(attack)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(server.url)  # the analyst has the dashboard open: it holds its own CSRF cookie
+        tab.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+        tab.wait_for_url(lambda url: url.startswith(server.url))  # the form was posted to the dashboard
+        tab.wait_for_load_state()
+        assert "saved=1" not in tab.url and "Forbidden" in tab.content()
+    finally:
+        context.close()
+        attacker.shutdown()
+        attacker.server_close()
+    labels = httpx.get(f"{server.url}api/articles/{article_id}", timeout=30).json()["labels"]
+    assert not [label for label in labels if label["note"] == "planted from another port"]

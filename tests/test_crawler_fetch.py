@@ -138,3 +138,10 @@ def test_the_connection_goes_to_the_address_that_was_checked(local_site):
     assert lookups == ["rebind.test"] and b"pinned" in page.body
     assert page.url == f"http://rebind.test:{port}/fetch/pinned"
     assert local_site.hosts[local_site.requests.index("/fetch/pinned")] == f"rebind.test:{port}"
+
+
+@pytest.mark.parametrize("location", ["http://[::1/", "http://" + "a" * 10_000 + ".example/", "http://ex.org:99999/"])
+def test_a_redirect_to_a_broken_url_is_a_fetch_error(local_site, location):
+    start = local_site.add_redirect(f"/fetch/broken-redirect-{len(location)}", location)
+    with pytest.raises(FetchError):
+        fetch(start, user_agent=UA, allow_private=True)

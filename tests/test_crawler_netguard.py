@@ -1,4 +1,5 @@
 import pytest
+from conftest import HOSTILE_URLS
 
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.netguard import check_url, is_public_address
@@ -32,3 +33,10 @@ def test_localhost_is_refused_unless_allowed():
 def test_literal_private_ip_is_refused():
     with pytest.raises(BlockedAddressError):
         check_url("http://169.254.169.254/latest/meta-data/")
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@pytest.mark.parametrize("url", list(HOSTILE_URLS), ids=lambda v: v[:40])
+def test_hostile_urls_are_fetch_errors_not_unicode_or_value_errors(url, allow_private):
+    with pytest.raises(FetchError):
+        check_url(url, allow_private=allow_private)

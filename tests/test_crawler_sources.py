@@ -53,6 +53,9 @@ def test_round_trips_through_a_dict(tmp_path):
     ('name = "x"\nkind = "forum"\nstart_urls = ["https://a.org/"]', "kind", "must be one of site, feed, sitemap"),
     ('name = "x"\nkind = "feed"', "start_urls", "required"),
     ('name = "x"\nkind = "feed"\nstart_urls = ["ftp://a.org/"]', "start_urls", "not an http(s) URL"),
+    ('name = "x"\nkind = "feed"\nstart_urls = ["https://' + "a" * 10_000 + '.org/"]', "start_urls", "too long"),
+    ('name = "x"\nkind = "feed"\nstart_urls = ["https://[::1/"]', "start_urls", "not a valid URL"),
+    ('name = "x"\nkind = "feed"\nstart_urls = ["https://a.org:99999/"]', "start_urls", "not a valid URL"),
     ('name = "x"\nkind = "feed"\nstart_urls = ["https://a.org/"]\nschedule = "every day"', "schedule", "invalid cron"),
     ('name = "x"\nkind = "feed"\nstart_urls = ["https://a.org/"]\nschedule = "0 6 * * 9"', "schedule", "invalid cron"),
     ('name = "x"\nkind = "feed"\nstart_urls = ["https://a.org/"]\nmax_pages = 0', "max_pages", "integer >= 1"),
@@ -66,6 +69,7 @@ def test_rejects_a_bad_field_naming_source_and_field(tmp_path, entry, field, pro
     with pytest.raises(SourcesFileError) as error:
         load_sources(path)
     message = str(error.value)
+    assert len(message) < 500  # a huge URL is shown cut short
     assert str(path) in message and f"field {field!r}" in message and problem in message
     assert "source 'x'" in message or "source 'Bad Name'" in message
 

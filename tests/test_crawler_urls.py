@@ -1,6 +1,10 @@
-"""crawler.urls: canonical URLs and link priorities."""
+"""crawler.urls: checked URLs, canonical URLs and link priorities."""
 
-from crawler.urls import canonical_url, link_priority
+import pytest
+from conftest import HOSTILE_URLS
+
+from crawler.errors import FetchError, InvalidUrlError
+from crawler.urls import ascii_host, canonical_url, link_priority, parse_web_url
 
 
 def test_tracking_parameters_and_fragment_go():
@@ -23,3 +27,24 @@ def test_relevant_links_rank_above_furniture():
     plain = link_priority("https://example.org/news/budget-2026", "Budget day")
     furniture = link_priority("https://example.org/privacy", "Privacy policy")
     assert article > plain > furniture
+
+
+@pytest.mark.parametrize(("url", "problem"), HOSTILE_URLS.items(), ids=lambda v: v[:40] if isinstance(v, str) else v)
+def test_hostile_urls_are_one_short_error(url, problem):
+    with pytest.raises(InvalidUrlError, match=problem) as error:
+        parse_web_url(url)
+    assert isinstance(error.value, FetchError) and isinstance(error.value, ValueError)
+    assert "\n" not in str(error.value) and len(str(error.value)) < 200
+
+
+def test_ordinary_urls_pass_and_hosts_are_encoded_for_the_resolver():
+    for url in ("https://example.org/a?b=1", "http://[::1]:8000/", "http://a_b.example/", "https://example.org./",
+                "http://" + ".".join(["a" * 63] * 3) + "/"):
+        parse_web_url(url)
+    assert ascii_host("bücher.example") == "xn--bcher-kva.example"
+    assert ascii_host("127.0.0.1") == "127.0.0.1"
+
+
+def test_canonical_url_refuses_what_it_cannot_split():
+    with pytest.raises(InvalidUrlError):
+        canonical_url("http://example.org:99999/x")

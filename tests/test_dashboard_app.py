@@ -375,3 +375,63 @@ def test_runs_whose_process_is_gone_are_marked_failed_at_start_and_in_the_backgr
 
 def _run_statuses(client: TestClient) -> dict[int, str]:
     return {r["id"]: r["status"] for r in client.get("/api/runs").json()["runs"]}
+
+
+@pytest.fixture
+def locked(dashboard_dataset):
+    """The dashboard with credentials (user ana), as it runs beyond loopback."""
+    app = Hypewatch(dashboard_dataset.settings.with_overrides(dashboard_password="s3cret", dashboard_user="ana"))
+    with TestClient(build_dashboard(app)) as test_client:
+        yield test_client
+    app.database.close()
+
+
+def test_a_csrf_pair_planted_from_another_session_is_refused(locked, dashboard_dataset):
+    page_id = dashboard_dataset.page_ids[13]
+    version_id = locked.get(f"/api/articles/{page_id}", auth=("ana", "s3cret")).json()["version"]["id"]
+    # The attacker's page, on another port of this host, fetched a valid pair without credentials
+    # (/healthz is open) and planted its cookie in the analyst's browser: cookies ignore ports.
+    with TestClient(locked.app) as attacker:
+        attacker.get("/healthz")
+        planted = attacker.cookies[CSRF_COOKIE]
+    [own_cookie] = [c for c in locked.cookies.jar if c.name == CSRF_COOKIE]
+    locked.cookies.set(CSRF_COOKIE, planted, domain=own_cookie.domain, path=own_cookie.path)
+    form = {"csrf_token": planted, "version_id": str(version_id), "relevant": "no", "note": "planted"}
+    response = locked.post(f"/articles/{page_id}/labels", auth=("ana", "s3cret"), data=form, follow_redirects=False)
+    assert response.status_code == 403
+    labels = locked.get(f"/api/articles/{page_id}", auth=("ana", "s3cret")).json()["labels"]
+    assert not [label for label in labels if label["note"] == "planted"]
+    # The analyst's own token, issued for the signed-in session, still works.
+    own = locked.cookies[CSRF_COOKIE]
+    assert own != planted
+    saved = locked.post(f"/articles/{page_id}/labels", auth=("ana", "s3cret"), follow_redirects=False,
+                        data={**form, "csrf_token": own, "note": "own"})
+    assert saved.status_code == 303
+
+
+def test_a_label_posted_from_another_origin_is_refused(client, dashboard_dataset):
+    page_id = dashboard_dataset.page_ids[14]
+    version_id = client.get(f"/api/articles/{page_id}").json()["version"]["id"]
+    form = {"csrf_token": _csrf(client), "version_id": str(version_id), "relevant": "no", "note": "from another port"}
+    # What Chromium sends for a form on http://127.0.0.1:8001 posting to the dashboard on :8000.
+    response = client.post(f"/articles/{page_id}/labels", data=form, headers={"Sec-Fetch-Site": "same-site"},
+                           follow_redirects=False)
+    assert response.status_code == 403
+    assert not [lb for lb in client.get(f"/api/articles/{page_id}").json()["labels"] if lb["note"] == "from another port"]
+    same = client.post(f"/articles/{page_id}/labels", data=form, headers={"Sec-Fetch-Site": "same-origin"},
+                       follow_redirects=False)
+    assert same.status_code == 303
+
+
+def test_password_guesses_are_throttled_and_a_correct_sign_in_resets_the_count(locked, dashboard_dataset):
+    for _ in range(9):
+        assert locked.get("/api/runs", auth=("ana", "guess")).status_code == 401
+    assert locked.get("/api/runs", auth=("ana", "s3cret")).status_code == 200  # resets the count
+    for _ in range(10):
+        assert locked.get("/api/runs", auth=("ana", "guess")).status_code == 401
+    statuses = [locked.get("/api/runs", auth=("ana", "guess")).status_code for _ in range(90)]
+    assert statuses == [429] * 90  # 100 guesses: 10 checked, 90 refused unchecked
+    refused = locked.get("/api/runs", auth=("ana", "s3cret"))  # even the right password, for a while
+    assert refused.status_code == 429 and 200 <= int(refused.headers["retry-after"]) <= 300
+    assert locked.get("/healthz").status_code == 200
+    assert locked.get("/api/runs").status_code == 401  # a browser's first request (no credentials) is no guess

@@ -20,6 +20,14 @@ def test_serve_refuses_a_public_address_without_a_password(run_cli):
     assert "HYPEWATCH_DASHBOARD_PASSWORD" in result.stderr
 
 
+def test_serve_refuses_a_blank_password(run_cli):
+    for blank in (" ", "\t \t"):
+        result = run_cli("serve", "--port", "0", env={"HYPEWATCH_DASHBOARD_PASSWORD": blank}, timeout=60)
+        assert result.exit_code == 2
+        [line] = result.stderr.splitlines()
+        assert line.startswith("hypewatch: error: HYPEWATCH_DASHBOARD_PASSWORD is blank")
+
+
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "hypewatch", *args], env=env, cwd=PROJECT_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -51,6 +59,18 @@ def test_serve_prints_its_url_and_serves(cli_env):
         assert httpx.get(url, timeout=30).status_code == 200
     finally:
         _stop(process)
+
+
+def test_serve_stops_cleanly_on_sigterm(cli_env):
+    process, url = _start(["serve", "--port", "0"], cli_env)
+    try:
+        assert httpx.get(url + "healthz", timeout=10).status_code == 200
+        process.send_signal(signal.SIGTERM)  # what systemd, docker stop and Kubernetes send
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            _stop(process)
+    assert "Traceback" not in process.stderr.read()
 
 
 def test_demo_crawls_into_a_fresh_database_and_starts_cleanly_twice(cli_env, settings):

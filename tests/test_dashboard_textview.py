@@ -52,12 +52,12 @@ def test_only_http_links_are_links():
 
 def test_csrf_tokens_must_match_and_be_signed():
     secret, other = b"k" * 32, b"o" * 32
-    token = new_csrf_token(secret)
-    assert csrf_tokens_match(secret, token, token)
-    assert not csrf_tokens_match(secret, token, new_csrf_token(secret))
-    forged = new_csrf_token(other)
-    assert not csrf_tokens_match(secret, forged, forged)
-    assert not csrf_tokens_match(secret, None, token)
+    token = new_csrf_token(secret, None)
+    assert csrf_tokens_match(secret, None, token, token)
+    assert not csrf_tokens_match(secret, None, token, new_csrf_token(secret, None))
+    forged = new_csrf_token(other, None)
+    assert not csrf_tokens_match(secret, None, forged, forged)
+    assert not csrf_tokens_match(secret, None, None, token)
 
 
 def test_basic_auth_and_loopback():

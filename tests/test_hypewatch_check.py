@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import SEEDS_DIR, article_html
+from conftest import HOSTILE_URLS, SEEDS_DIR, article_html
 from sqlalchemy import func, select
 
 from storage.db import Database
@@ -225,3 +225,31 @@ def test_the_charset_of_the_content_type_header_is_honoured(run_cli, local_site)
     result = run_cli("check", "--json", "--allow-private", url)
     assert result.exit_code == 0, result.stderr
     assert "start at \u20ac15,000" in json.loads(result.stdout)["text"]
+
+
+@pytest.mark.parametrize("flags", [[], ["--allow-private"]])
+def test_hostile_urls_are_one_line_errors_each(run_cli, flags):
+    result = run_cli("check", *flags, *HOSTILE_URLS)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(HOSTILE_URLS), lines
+    assert all(line.startswith("hypewatch: error: ") and len(line) < 400 for line in lines), lines
+
+
+def test_empty_and_textless_files_are_one_line_each_without_library_logs(run_cli, tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.html"
+    blank.write_bytes(b"\xef\xbb\xbf \n\t\n")
+    textless = tmp_path / "textless.html"
+    textless.write_text("<html></html>")
+    result = run_cli("check", str(empty), str(blank), str(textless))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"hypewatch: error: {empty}: empty file (no text)",
+        f"hypewatch: error: {blank}: empty file (no text)",
+        f"hypewatch: error: {textless}: no article text could be extracted (extraction empty); not scored",
+    ]
+    piped = run_cli("check", "-", input=b"")
+    assert piped.exit_code == 2
+    assert piped.stderr.splitlines() == ["hypewatch: error: -: standard input is empty (no text)"]

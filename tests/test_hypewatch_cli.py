@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 from conftest import SEEDS_DIR
 
 
@@ -19,9 +20,20 @@ def test_bad_configuration_is_one_line_and_exit_2(run_cli):
 
 
 def test_unreachable_database_is_one_line_and_exit_2(run_cli):
-    result = run_cli("export", env={"HYPEWATCH_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x?connect_timeout=2"})
+    url = "postgresql+psycopg://nobody:hunter2@127.0.0.1:1/x?connect_timeout=2"
+    result = run_cli("export", env={"HYPEWATCH_DATABASE_URL": url})
     assert result.exit_code == 2
-    assert result.stderr.startswith("hypewatch: error: cannot open database") and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()  # the cause, not psycopg's hint and SQLAlchemy's link on more lines
+    assert line.startswith("hypewatch: error: cannot open database postgresql+psycopg://nobody:***@127.0.0.1:1/x")
+    assert line.endswith("Connection refused") and "hunter2" not in line
+
+
+@pytest.mark.parametrize("url", ["notaurl", "oracle://", "nosuchdb://host/x"])
+def test_unusable_database_url_is_one_line_and_exit_2(run_cli, url):
+    result = run_cli("export", env={"HYPEWATCH_DATABASE_URL": url})
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("hypewatch: error: HYPEWATCH_DATABASE_URL: ")
 
 
 def test_usage_errors_exit_2(run_cli):

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from conftest import BACKENDS
 
 from storage.db import Database, alembic_config, current_revision, head_revision
-from storage.errors import StorageError
+from storage.errors import DatabaseUrlError, StorageError
 from storage.models import Base
 
 both_backends = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
@@ -68,9 +68,24 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path):
 
 
 def test_unreachable_database_is_a_storage_error():
-    db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    with pytest.raises(StorageError, match="cannot open database"):
+    db = Database("postgresql+psycopg://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StorageError, match="cannot open database") as error:
         db.ensure_schema()
+    message = str(error.value)
+    assert "\n" not in message and "hunter2" not in message
+    assert "nobody:***@127.0.0.1:1/none" in message and "Connection refused" in message
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("notaurl", "not a database URL"),
+    ("oracle://", "driver 'oracledb' is not installed"),
+    ("nosuchdb://host/x", "unknown kind of database"),
+    ("postgres ql://me:hunter2@host/x", "not a database URL"),
+])
+def test_unusable_database_urls_are_one_line_errors(url, problem):
+    with pytest.raises(DatabaseUrlError, match=problem) as error:
+        Database(url)
+    assert "\n" not in str(error.value) and "hunter2" not in str(error.value)
 
 
 @both_backends
