@@ -7,6 +7,7 @@ import email.utils
 import logging
 import re
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request
@@ -19,7 +20,7 @@ from w3lib.url import url_query_cleaner
 
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
-from crawler.netguard import check_url
+from crawler.netguard import check_url, is_public_address
 from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
@@ -80,10 +81,13 @@ class NetGuardMiddleware:
     Every request passes here, including robots.txt and each hop of a redirect (Scrapy schedules
     a redirect as a new request), so a public page cannot redirect the crawler into the local
     network. Host checks are cached per crawl; the DNS lookup runs off the reactor thread.
+    `address_allowed` decides per resolved address (the netguard's default: public ones only);
+    the probe suite's subclass treats one loopback address as public to play a public site.
     """
 
-    def __init__(self, allow_private: bool):
+    def __init__(self, allow_private: bool, address_allowed: Callable[[str], bool] = is_public_address):
         self.allow_private = allow_private
+        self.address_allowed = address_allowed
         self._verdicts: dict[tuple[str, str], str | None] = {}
 
     @classmethod
@@ -102,7 +106,7 @@ class NetGuardMiddleware:
 
     def _check(self, url: str) -> str | None:
         try:
-            check_url(url, allow_private=self.allow_private)
+            check_url(url, allow_private=self.allow_private, address_allowed=self.address_allowed)
         except BlockedAddressError as exc:
             return str(exc)
         except FetchError as exc:

@@ -103,6 +103,8 @@ def canonical_url(url: str) -> str:
         raise InvalidUrlError(f"not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:  # an IPv6 literal: hostname drops its brackets, without which the port is ambiguous
+        host = f"[{host}]"
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
     path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=-._~") or "/"

@@ -20,6 +20,7 @@ import gzip
 import itertools
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,7 +76,7 @@ class Route:
 class LocalSite:
     """A real HTTP server on loopback; tests add routes and read what was requested."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self.hosts: list[str | None] = []  # the Host header of each request
@@ -123,13 +124,14 @@ class LocalSite:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -503,3 +505,97 @@ def writable_dashboard_dataset(dashboard_dataset, database_url, tmp_path) -> Das
         return dataclasses.replace(dashboard_dataset,
                                    settings=dashboard_dataset.settings.with_overrides(database_url=f"sqlite:///{copy}"))
     return _store_dashboard_dataset(dashboard_dataset.settings.with_overrides(database_url=database_url))
+
+
+# ---------------------------------------------------------------- probes: canary, a "public" site, the report
+PUBLIC_LOOPBACK = "127.0.0.2"  # the probes' stand-in for a public address (see tests/probe_netguard.py)
+PROBE_REPORT = PROJECT_ROOT / "tests" / "benchmarks" / "reports" / "probes.json"
+
+
+class Canary:
+    """A loopback HTTP server (on 127.0.0.1 and on ::1) that must never be reached: it counts every
+    connection made to it, whether or not a request follows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits = 0
+        canary = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                with canary._lock:
+                    canary._hits += 1
+                super().setup()
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                body = b"<html><body><p>canary: you should not be here</p></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args) -> None:
+                pass
+
+        class V6Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+
+        self.servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler), V6Server(("::1", 0), Handler)]
+        for server in self.servers:
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.servers[0].server_address[1])
+
+    @property
+    def port6(self) -> int:
+        return int(self.servers[1].server_address[1])
+
+    @property
+    def hits(self) -> int:
+        with self._lock:
+            return self._hits
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="session")
+def canary() -> Iterator[Canary]:
+    server = Canary()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def public_site() -> Iterator[LocalSite]:
+    """A LocalSite on PUBLIC_LOOPBACK, which the probes' address check treats as a public address."""
+    site = LocalSite(PUBLIC_LOOPBACK)
+    site.thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def probe_report() -> Iterator[dict[str, dict]]:
+    """The probes' figures: each probe adds {name: {figure: value}} (before asserting on them); at the
+    end of the session they are written to tests/benchmarks/reports/probes.json (git-ignored)."""
+    import datetime as dt
+    import json
+    import platform
+
+    figures: dict[str, dict] = {}
+    yield figures
+    if figures:
+        PROBE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+        report = {"written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                  "python": platform.python_version(), "cpus": os.cpu_count(), "probes": figures}
+        PROBE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")

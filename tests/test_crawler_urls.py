@@ -18,6 +18,12 @@ def test_normalises_ports_paths_and_encoding():
     assert canonical_url("http://example.org/caf%c3%a9 x") == canonical_url("http://example.org/caf%C3%A9%20x")
 
 
+def test_keeps_the_brackets_of_an_ipv6_host():
+    # Without them "http://::1:8080/" cannot be requested: one such entry broke a whole feed's parse.
+    assert canonical_url("http://[::1]:8080/a") == "http://[::1]:8080/a"
+    assert canonical_url("http://[::FFFF:127.0.0.1]/") == "http://[::ffff:127.0.0.1]/"
+
+
 def test_keeps_meaningful_parameters():
     assert canonical_url("https://example.org/search?q=stem+cells&page=2") == "https://example.org/search?page=2&q=stem+cells"
 
