@@ -47,11 +47,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import lsq_linear
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from classifier.features import FeatureBundle, TextFeaturizer
@@ -481,6 +478,8 @@ def strata(y: np.ndarray, n_splits: int) -> np.ndarray:
 def grouped_folds(y: np.ndarray, groups: np.ndarray, n_splits: int, random_state: int = 0
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds that keep each group (near-duplicates) in one fold."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold  # training only: see `_fit_linear`
+
     labels = strata(y, n_splits)
     try:
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
@@ -563,6 +562,10 @@ def _fit_linear(X, y, C: float, random_state: int, sample_weight: np.ndarray | N
     if len(y) == 0 or len(np.unique(y)) < 2:
         p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
         return np.zeros(n_features), float(np.log(p / (1 - p)))
+    # Imported here, as in every training-only helper: scoring a page (`hypewatch check`, the crawl's
+    # extraction processes) never fits a model and would otherwise pay for the import on every start.
+    from sklearn.linear_model import LogisticRegression
+
     # The dual solver is far faster when features outnumber samples (the n-gram models).
     model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=X.shape[1] > X.shape[0],
                                max_iter=2000, random_state=random_state).fit(X, y, sample_weight=sample_weight)
@@ -574,6 +577,8 @@ def _platt(decision: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if len(y) == 0 or len(np.unique(y)) < 2:
         p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
         return 0.0, float(np.log(p / (1 - p)))
+    from sklearn.linear_model import LogisticRegression  # training only: see `_fit_linear`
+
     model = LogisticRegression(C=100.0, solver="lbfgs").fit(decision.reshape(-1, 1), y)
     return float(model.coef_[0, 0]), float(model.intercept_[0])
 
@@ -618,6 +623,8 @@ def _fit_hype_weights(conditional: np.ndarray, hype: np.ndarray) -> np.ndarray:
     design = np.hstack([r, conditional[rows, 1:1 + N_SIGNALS] * r, -conditional[rows, 1 + N_SIGNALS:] * r])
     lower = np.full(n_weights, MIN_HYPE_WEIGHT)
     lower[0] = 0.0
+    from scipy.optimize import lsq_linear  # training only: see `_fit_linear`
+
     return lsq_linear(design, hype[rows] / 3.0, bounds=(lower, np.inf)).x
 
 

@@ -14,24 +14,26 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from classifier.corpus import load_corpus
 from classifier.errors import ModelFileError
-from classifier.model import DocumentScore, HypeModel
-from classifier.registry import ModelInfo, ModelRegistry, train
 from crawler.errors import CrawlerError
-from crawler.extract import Extraction, extract_html, extract_plain_text
-from crawler.fetch import fetch, looks_like_html
+from crawler.extract import Extraction, detect_language, extract_html, extract_plain_text
 from hypewatch.errors import ConfigError, TargetError
 from hypewatch.inputs import InputError, read_capped, read_regular_file
 from hypewatch.settings import Settings
-from storage.db import Database
-from storage.documents import ExtractedDocument, PredictionScores, StoreResult
 from storage.errors import DatabaseUrlError
-from storage.repository import register_model_version
-from storage.writes import store_document, store_prediction
+
+# Every command builds a `Hypewatch`, and most need only part of it: the model (NumPy, SciPy,
+# scikit-learn, skops), fetching (httpx), extraction of HTML (trafilatura) and the database
+# (SQLAlchemy) are each imported where they are first used, so `hypewatch check page.txt` pays for
+# none but the model, and `hypewatch --help` for none at all.
+if TYPE_CHECKING:
+    from classifier.model import DocumentScore, HypeModel
+    from classifier.registry import ModelInfo, ModelRegistry
+    from storage.db import Database
+    from storage.documents import StoreResult
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class Hypewatch:
 
     @functools.cached_property
     def database(self) -> Database:
+        from storage.db import Database
+
         try:
             return Database(self.settings.database_url)
         except DatabaseUrlError as exc:
@@ -98,6 +102,8 @@ class Hypewatch:
 
     @functools.cached_property
     def registry(self) -> ModelRegistry:
+        from classifier.registry import ModelRegistry
+
         return ModelRegistry(self.settings.model_dir)
 
     @functools.cached_property
@@ -117,6 +123,9 @@ class Hypewatch:
 
     def train(self, extra_documents=(), **params: Any) -> tuple[HypeModel, ModelInfo]:
         """Train on `seeds/` (plus `extra_documents`), save the model and make it current."""
+        from classifier.corpus import load_corpus
+        from classifier.registry import train
+
         corpus = load_corpus(self.settings.seeds_dir).extended(extra_documents)
         model, info = train(corpus, **params)
         info = self.registry.save(model, info)
@@ -124,6 +133,8 @@ class Hypewatch:
         return model, info
 
     def register_model(self, session) -> None:
+        from storage.repository import register_model_version
+
         info = self.model_info
         register_model_version(
             session, info.version, file_sha256=info.sha256, params=info.params, metrics=info.metrics,
@@ -153,6 +164,8 @@ class Hypewatch:
                 raise TargetError(target, "standard input is empty (no text)")
             return None, _html_or_none(data), _extract_bytes(data, prefer_html=None)
         if scheme in ("http", "https"):
+            from crawler.fetch import fetch
+
             try:
                 page = fetch(
                     target, user_agent=self.settings.user_agent, timeout=self.settings.fetch_timeout,
@@ -162,7 +175,7 @@ class Hypewatch:
                 raise TargetError(target, str(exc)) from None
             if not page.is_html:
                 raise TargetError(target, f"not HTML (content type {page.content_type or 'unknown'})")
-            return page.url, page.body, extract_html(page.html, page.url)
+            return page.url, page.body, extract_html(page.html, page.url, with_language=False)
         if len(scheme) > 1:  # one letter would be a Windows drive
             raise TargetError(target, f"unsupported URL scheme {scheme!r}: only http and https are fetched")
         return None, *self._read_file(target)
@@ -185,6 +198,9 @@ class Hypewatch:
     # ------------------------------------------------------------------ save
     def save(self, result: CheckResult) -> StoreResult:
         """Store page, version (only if the text changed) and this model's prediction."""
+        from storage.documents import ExtractedDocument, PredictionScores
+        from storage.writes import store_document, store_prediction
+
         doc = ExtractedDocument(
             url=result.storage_url,
             domain=result.domain,
@@ -192,7 +208,9 @@ class Hypewatch:
             title=result.extraction.title,
             author=result.extraction.author,
             published=result.extraction.published,
-            language=result.extraction.language,
+            # `check` leaves an undeclared language unknown (nothing it prints needs it); what is
+            # stored has it, as a crawled page has.
+            language=result.extraction.language or detect_language(result.extraction.text),
             site_name=result.extraction.site_name,
             raw_html=result.raw_html,
             fetched_at=dt.datetime.now(dt.UTC),
@@ -230,6 +248,7 @@ class Hypewatch:
 
         When the registry holds the model this recipe trains on this corpus, the figures are
         recorded in its manifest under "evaluation"."""
+        from classifier.corpus import load_corpus
         from classifier.evaluation import evaluate
         from classifier.registry import recipe_version
 
@@ -253,6 +272,7 @@ class Hypewatch:
         """The current model and the baselines on the labelled real pages of `part`
         (`classifier.evaluation.evaluate_real`); raises `RealSetError` when texts are missing,
         unless `allow_missing` (the pages whose texts are missing are then left out, and listed)."""
+        from classifier.corpus import load_corpus
         from classifier.evaluation import evaluate_real
         from classifier.realset import agreement, load_real_set
 
@@ -276,7 +296,9 @@ class Hypewatch:
 
     def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
         """Score the stored document versions the current model has not scored yet; return how many."""
+        from storage.documents import PredictionScores
         from storage.labels import version_ids_without_prediction, version_texts
+        from storage.writes import store_prediction
 
         version = self.model_info.version
         with self.database.session() as session:
@@ -301,17 +323,22 @@ def is_blank(data: bytes) -> bool:
 
 
 def _html_or_none(data: bytes) -> bytes | None:
+    from crawler.fetch import looks_like_html
+
     return data if looks_like_html(data) else None
 
 
 def _extract_bytes(data: bytes, *, prefer_html: bool | None) -> Extraction:
     if b"\x00" in data[:4096]:
         return Extraction("not-html", reason="binary content")
-    is_html = looks_like_html(data) if prefer_html is None else prefer_html
-    if is_html:
-        return extract_html(data)
+    if prefer_html is None:
+        from crawler.fetch import looks_like_html
+
+        prefer_html = looks_like_html(data)
+    if prefer_html:
+        return extract_html(data, with_language=False)
     try:
-        return extract_plain_text(data.decode("utf-8"))
+        return extract_plain_text(data.decode("utf-8"), with_language=False)
     except UnicodeDecodeError:
         return Extraction("failed", reason="text is not UTF-8")
 

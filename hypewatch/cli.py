@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from classifier.errors import ClassifierError
 from crawler.errors import CrawlerError
@@ -60,7 +59,7 @@ def check(app: Hypewatch, targets: tuple[str, ...], as_json: bool, save: bool, f
     Exit status: 0 all checked; 2 a target could not be checked (the others still are); 3 a hype
     score reached --fail-above (2 wins when both happen, since the result is incomplete).
     """
-    console = Console()
+    console = None
     failed = above = False
     for target in targets:
         try:
@@ -77,8 +76,11 @@ def check(app: Hypewatch, targets: tuple[str, ...], as_json: bool, save: bool, f
         if as_json:
             click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         else:
+            from rich.console import Console
+
             from hypewatch.report import render_check
 
+            console = console or Console()
             render_check(console, result)
         if fail_above is not None and result.score.hype_score >= fail_above:
             above = True

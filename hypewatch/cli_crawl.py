@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich import box
@@ -18,8 +19,12 @@ from rich.table import Table
 
 from crawler.sources import SourceConfig, load_sources
 from hypewatch.app import Hypewatch
-from hypewatch.dispatch import run_crawls
-from hypewatch.runs import PARALLEL_CRAWLS, CrawlProgress, CrawlSummary, end_abandoned_runs, select_sources
+from hypewatch.settings import PARALLEL_CRAWLS
+
+# Crawling (Scrapy, Twisted, SQLAlchemy, Redis) is imported inside the commands that crawl: every
+# `hypewatch` command imports this module to register these commands, and most never crawl.
+if TYPE_CHECKING:
+    from hypewatch.runs import CrawlSummary
 
 EXIT_CRAWL_FAILED = 2
 
@@ -55,6 +60,9 @@ def crawl(app: Hypewatch, sources_file: Path | None, names: tuple[str, ...], max
 
     Exit status 2 when any crawl failed or timed out.
     """
+    from hypewatch.dispatch import run_crawls
+    from hypewatch.runs import select_sources
+
     chosen = select_sources(_load(app, sources_file), names)
     if not chosen:
         click.echo("hypewatch: no enabled sources to crawl", err=True)
@@ -70,6 +78,9 @@ def crawl(app: Hypewatch, sources_file: Path | None, names: tuple[str, ...], max
 
 
 def _crawl_with_display(app: Hypewatch, chosen: list[SourceConfig], max_pages: int | None) -> list[CrawlSummary]:
+    from hypewatch.dispatch import run_crawls
+    from hypewatch.runs import CrawlProgress
+
     progress: dict[str, CrawlProgress] = {s.name: CrawlProgress(s.name) for s in chosen}
     started = time.monotonic()
     console = Console(stderr=True)
@@ -203,6 +214,7 @@ def worker(app: Hypewatch, concurrency: int) -> None:
 @click.pass_obj
 def sources(app: Hypewatch, sources_file: Path | None, as_json: bool) -> None:
     """List the configured sources with their last run and health (ok, silent, never-run...)."""
+    from hypewatch.runs import end_abandoned_runs
     from storage.runs import latest_runs, run_record, source_health
 
     configured = _load(app, sources_file)

@@ -21,11 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classifier.signals import SIGNALS
 from hypewatch.errors import HypewatchError
-from storage.labels import LabelTask
+
+if TYPE_CHECKING:  # `hypewatch labels` registers with this module's names; SQLAlchemy waits for the database
+    from storage.labels import LabelTask
 
 FORMATS = ("jsonl", "label-studio", "doccano")
 RELEVANT, NOT_RELEVANT = "relevant", "not relevant"

@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 # Errors of these kinds mean pages were lost to a fault of ours, not of the site.
 BROKEN_KINDS = ("pipeline", "spider", "storage")
-PARALLEL_CRAWLS = 2  # scheduled crawls running at once, by default (each with its own extraction processes)
 
 
 @dataclass(frozen=True)

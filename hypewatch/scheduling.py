@@ -39,7 +39,8 @@ from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl
 from hypewatch.distributed import connect
 from hypewatch.errors import HypewatchError
-from hypewatch.runs import PARALLEL_CRAWLS, CrawlSummary, end_abandoned_runs, prepare
+from hypewatch.runs import CrawlSummary, end_abandoned_runs, prepare
+from hypewatch.settings import PARALLEL_CRAWLS
 from storage.locks import SchedulerLockHeld, acquire_lock, heartbeat_lock, lock_owner, release_lock, take_over_lock
 from storage.models import SchedulerJob, utcnow
 from storage.owners import Owner, process_alive

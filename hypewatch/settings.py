@@ -34,6 +34,7 @@ RENAMED = {"HYPEWATCH_CRAWL_HEARTBEAT": "HYPEWATCH_CRAWL_HEARTBEAT",
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+PARALLEL_CRAWLS = 2  # scheduled crawls running at once, by default (each with its own extraction processes)
 DEFAULT_USER_AGENT = "hypewatch/0.1 (+https://github.com/hypewatch/hypewatch; health-misinformation monitor)"
 
 

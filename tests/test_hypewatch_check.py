@@ -253,3 +253,34 @@ def test_empty_and_textless_files_are_one_line_each_without_library_logs(run_cli
     piped = run_cli("check", "-", input=b"")
     assert piped.exit_code == 2
     assert piped.stderr.splitlines() == ["hypewatch: error: -: standard input is empty (no text)"]
+
+
+# ---------------------------------------------------------------- a cold `check` imports only what it needs
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a run imported, from Python's own import log (PYTHONPROFILEIMPORTTIME, i.e. -X importtime)."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+NOT_FOR_A_FILE = {"httpx", "sqlalchemy", "alembic", "scrapy", "twisted", "redis", "apscheduler", "fastapi"}
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".html"])
+def test_checking_a_file_imports_neither_fetching_nor_the_database_nor_the_crawler(run_cli, tmp_path, suffix):
+    path = tmp_path / f"page{suffix}"
+    path.write_text(CLINIC_TEXT if suffix == ".txt" else article_html("Stem cells for MS", CLINIC_TEXT))
+    result = run_cli("check", "--json", str(path), env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.exit_code == 0, result.stderr[-2000:]
+    modules = imported_modules(result.stderr)
+    assert "classifier.model" in modules  # the log is read right
+    assert not modules & NOT_FOR_A_FILE
+    # Only a page needs an HTML parser, and nothing printed needs a language detector.
+    assert ("trafilatura" in modules) == (suffix == ".html")
+    assert "py3langid.langid" not in modules or suffix == ".html"  # trafilatura imports it; its model is not loaded
+
+
+def test_a_saved_text_file_still_has_its_language(run_cli, tmp_path, settings):
+    path = tmp_path / "page.txt"
+    path.write_text(CLINIC_TEXT)
+    assert run_cli("check", "--save", str(path)).exit_code == 0
+    with Database(settings.database_url).session() as session:
+        assert session.scalars(select(DocumentVersion.language)).all() == ["en"]

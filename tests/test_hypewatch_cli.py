@@ -63,3 +63,12 @@ def test_corpus_check_names_file_and_line_of_each_problem(run_cli, tmp_path):
     # The truncated line cannot be tied to its document, so that document is reported as unlabelled.
     assert f"{corpus / 'docs' / '004_b6bcc4307204afad.txt'}: no label line" in result.stderr
     assert "corpus has 3 problem(s)" in result.stderr
+
+
+def test_help_imports_no_library_a_command_needs(run_cli):
+    result = run_cli("--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.exit_code == 0 and "check" in result.stdout
+    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "hypewatch.cli_crawl" in modules  # every command is listed, so every command module is read
+    heavy = {"numpy", "sklearn", "skops", "trafilatura", "httpx", "sqlalchemy", "scrapy", "twisted", "fastapi"}
+    assert not modules & heavy
