@@ -47,3 +47,9 @@ BLOCKED_ADDRESS: Final = "blocked-address"  # a loopback, private or link-local 
 PAGE_BUDGET: Final = "page-budget"  # HYPEWATCH_MAX_PAGES reached
 ROBOTS_DISALLOWED: Final = "robots-disallowed"
 SKIPPED_KINDS: Final = (ROBOTS_DISALLOWED, PAGE_BUDGET)  # counted as skipped, not as errors
+CONNECTION_FAILED: Final = "connection"  # refused, reset or dropped before a whole response came
+TIMED_OUT: Final = "timeout"
+DNS_FAILED: Final = "dns"
+# The site could not be reached at all: a run whose every request ended so fetched nothing from a
+# working site (`hypewatch.runs.conclude` records it failed, not ok).
+UNREACHABLE_KINDS: Final = (CONNECTION_FAILED, TIMED_OUT, DNS_FAILED)
