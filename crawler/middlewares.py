@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import re
-import time
 from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request
@@ -20,6 +18,13 @@ from w3lib.url import url_query_cleaner
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.netguard import check_url
+from crawler.politeness import (
+    hold_crawl_delay,
+    retry_after_delay,
+    retry_after_seconds,
+    running_downloader,
+    slow_down,
+)
 from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
@@ -112,7 +117,8 @@ class NetGuardMiddleware:
 
 class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, with every request that waits for a site's robots.txt checked,
-    and a robots.txt the server fails to serve (5xx) read as "disallow all".
+    a robots.txt the server fails to serve (5xx) read as "disallow all", and its Crawl-delay held
+    for the site (`crawler.politeness`; Scrapy reads it but leaves it unused).
 
     Scrapy parses whatever body comes back, so a site whose robots.txt answers 500 was crawled
     in full. RFC 9309 (2.3.1.4), as Google applies it, says a crawler must then assume complete
@@ -138,6 +144,14 @@ class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
             logger.info("%s answered %d for robots.txt: treating the site as disallowed", netloc, response.status)
             response = response.replace(body=DISALLOW_ALL)
         await super()._parse_robots(response, netloc, request)
+        parser = self._parsers.get(netloc)
+        if parser is None or isinstance(parser, Deferred):
+            return
+        user_agent = self._robotstxt_useragent or request.headers.get(b"User-Agent") or self._default_useragent
+        delay = parser.crawl_delay(user_agent)
+        downloader = running_downloader(self.crawler)
+        if delay and downloader is not None:
+            hold_crawl_delay(downloader, request, float(delay))
 
 
 class PageBudgetMiddleware:
@@ -169,8 +183,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries (429, 5xx, timeouts, connection errors), each one after a growing wait.
 
     The n-th retry of a request waits HYPEWATCH_RETRY_BACKOFF * 2**(n-1) seconds, or what the
-    server's Retry-After asks, capped at HYPEWATCH_RETRY_BACKOFF_MAX. Only the retried request
-    waits; the crawl goes on meanwhile.
+    server's Retry-After asks, capped at HYPEWATCH_RETRY_BACKOFF_MAX. A 429 or 503 with a
+    Retry-After slows the whole site down as long (`crawler.politeness.slow_down`), retried or
+    not; the crawl of other sites goes on meanwhile.
     """
 
     def __init__(self, settings):
@@ -181,6 +196,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
     # Scrapy awaits a downloader middleware's coroutine methods; its RetryMiddleware types them as
     # plain ones (still taking the deprecated `spider`), hence the overrides' ignores.
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        wait = retry_after_delay(response.status, response.headers.get(b"Retry-After"), cap=self.backoff_max)
+        downloader = running_downloader(self.crawler) if wait is not None else None
+        if wait is not None and downloader is not None:
+            slow_down(downloader, request, wait)
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, response))
@@ -200,16 +219,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
             delay = max(delay, asked)
         return min(delay, self.backoff_max)
 
-
-def retry_after_seconds(value: bytes | None, *, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (now or time.time()))
