@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares import robotstxt as scrapy_robotstxt
@@ -13,7 +12,6 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.defer import Deferred
-from w3lib.url import url_query_cleaner
 
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
@@ -26,6 +24,7 @@ from crawler.politeness import (
     slow_down,
 )
 from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
+from crawler.urls import without_session_ids
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)
@@ -41,31 +40,9 @@ class BlockedRequest(IgnoreRequest):
         self.kind = kind
 
 
-# Query parameters and path parameters (";jsessionid=...") that only carry a visitor's session: every
-# visit mints a new one, so a site that writes them into its links is an endless supply of "new" URLs.
-SESSION_ID_PARAMETERS = frozenset({
-    "jsessionid", "phpsessid", "sid", "sessid", "sessionid", "session_id", "aspsessionid", "oscsid", "zenid",
-    "cfid", "cftoken",
-})
-_SESSION_PATH_PARAMETER = re.compile(
-    r";(?:" + "|".join(sorted(SESSION_ID_PARAMETERS)) + r")=[^/?#;]*", re.IGNORECASE)
-
-
-def without_session_ids(url: str) -> str:
-    """`url` without session-id query and path parameters (names compared case-insensitively)."""
-    parts = urlsplit(url)
-    path = _SESSION_PATH_PARAMETER.sub("", parts.path)
-    if path != parts.path:
-        url = parts._replace(path=path).geturl()
-    names = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    found = [name for name in names if name.lower() in SESSION_ID_PARAMETERS]
-    if found:
-        url = url_query_cleaner(url, found, remove=True, unique=False, keep_fragments=True)
-    return url
-
-
 class SessionIdMiddleware:
-    """Fetch URLs without their session ids: a request carrying one is replaced by one without it.
+    """Fetch URLs without their session ids (`crawler.urls.without_session_ids`, the same rule
+    `canonical_url` applies to stored URLs): a request carrying one is replaced by one without it.
 
     The replacement goes back through the scheduler, whose duplicate filter drops it when that
     URL was already seen, so a session-id trap costs no page budget.
