@@ -8,7 +8,8 @@ crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard i
   `sources` (the sources file).
 - Spiders and requests: `spiders/` (site, feed, sitemap, and `start_requests` beside
   `spider_for`), `feeds`, `aggregator_links` (the publisher's URL inside Google News and Bing News
-  links), `urls`, `middlewares` (address guard, robots.txt, page budget, backoff), `netguard`.
+  links), `urls`, `middlewares` (address guard, robots.txt, page budget, backoff), `netguard`,
+  `politeness` (the pace a site asks for: robots.txt's Crawl-delay, Retry-After, for the whole site).
 - Pages: `items` and `vocabulary` (what the parts pass each other: items, request-meta keys, drop
   reasons), `pipelines` (one concern each), `articles` and `extract` (trafilatura), `workers`
   (the extraction processes).

@@ -3,7 +3,8 @@
 Parsed with lxml without entity resolution or network access, so a hostile feed cannot read
 local files or make the parser fetch anything. An entry's link is its original one where the feed
 gives it (`feedburner:origLink`, beside a feedproxy redirect); links that aggregators wrap around
-a publisher's URL in other ways are decoded by `crawler.aggregator_links`.
+a publisher's URL in other ways are decoded by `crawler.aggregator_links`. A hostile link never
+stops the parse: it is handed on as written, and the feed spider drops it (`INVALID_LINK`).
 """
 
 from __future__ import annotations
@@ -75,8 +76,17 @@ def _entries(elements, base_url: str, link_of) -> list[FeedEntry]:
             continue
         published = _date(_text(element, "pubdate") or _text(element, "published") or _text(element, "updated")
                           or _text(element, "date"))
-        entries.append(FeedEntry(urljoin(base_url, link), _text(element, "title"), published))
+        entries.append(FeedEntry(_resolved(base_url, link), _text(element, "title"), published))
     return entries
+
+
+def _resolved(base_url: str, link: str) -> str:
+    """`link` made absolute against the feed's URL; a link `urljoin` cannot take (a broken IPv6
+    literal) is left as written, for the spider's URL check to reject with the others."""
+    try:
+        return urljoin(base_url, link)
+    except ValueError:
+        return link
 
 
 def _rss_link(item) -> str:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import re
-import time
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares import robotstxt as scrapy_robotstxt
@@ -16,12 +13,19 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.defer import Deferred
-from w3lib.url import url_query_cleaner
 
 from crawler.counts import stat_key
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.netguard import check_url, is_public_address
+from crawler.politeness import (
+    hold_crawl_delay,
+    retry_after_delay,
+    retry_after_seconds,
+    running_downloader,
+    slow_down,
+)
 from crawler.run_memory import LocalRunMemory, RunMemory, run_memory
+from crawler.urls import without_session_ids
 from crawler.vocabulary import BLOCKED_ADDRESS, BUDGETED_META, PAGE_BUDGET, PAGE_META
 
 logger = logging.getLogger(__name__)
@@ -37,31 +41,9 @@ class BlockedRequest(IgnoreRequest):
         self.kind = kind
 
 
-# Query parameters and path parameters (";jsessionid=...") that only carry a visitor's session: every
-# visit mints a new one, so a site that writes them into its links is an endless supply of "new" URLs.
-SESSION_ID_PARAMETERS = frozenset({
-    "jsessionid", "phpsessid", "sid", "sessid", "sessionid", "session_id", "aspsessionid", "oscsid", "zenid",
-    "cfid", "cftoken",
-})
-_SESSION_PATH_PARAMETER = re.compile(
-    r";(?:" + "|".join(sorted(SESSION_ID_PARAMETERS)) + r")=[^/?#;]*", re.IGNORECASE)
-
-
-def without_session_ids(url: str) -> str:
-    """`url` without session-id query and path parameters (names compared case-insensitively)."""
-    parts = urlsplit(url)
-    path = _SESSION_PATH_PARAMETER.sub("", parts.path)
-    if path != parts.path:
-        url = parts._replace(path=path).geturl()
-    names = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    found = [name for name in names if name.lower() in SESSION_ID_PARAMETERS]
-    if found:
-        url = url_query_cleaner(url, found, remove=True, unique=False, keep_fragments=True)
-    return url
-
-
 class SessionIdMiddleware:
-    """Fetch URLs without their session ids: a request carrying one is replaced by one without it.
+    """Fetch URLs without their session ids (`crawler.urls.without_session_ids`, the same rule
+    `canonical_url` applies to stored URLs): a request carrying one is replaced by one without it.
 
     The replacement goes back through the scheduler, whose duplicate filter drops it when that
     URL was already seen, so a session-id trap costs no page budget.
@@ -116,7 +98,8 @@ class NetGuardMiddleware:
 
 class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, with every request that waits for a site's robots.txt checked,
-    and a robots.txt the server fails to serve (5xx) read as "disallow all".
+    a robots.txt the server fails to serve (5xx) read as "disallow all", and its Crawl-delay held
+    for the site (`crawler.politeness`; Scrapy reads it but leaves it unused).
 
     Scrapy parses whatever body comes back, so a site whose robots.txt answers 500 was crawled
     in full. RFC 9309 (2.3.1.4), as Google applies it, says a crawler must then assume complete
@@ -142,6 +125,14 @@ class RobotsTxtMiddleware(scrapy_robotstxt.RobotsTxtMiddleware):
             logger.info("%s answered %d for robots.txt: treating the site as disallowed", netloc, response.status)
             response = response.replace(body=DISALLOW_ALL)
         await super()._parse_robots(response, netloc, request)
+        parser = self._parsers.get(netloc)
+        if parser is None or isinstance(parser, Deferred):
+            return
+        user_agent = self._robotstxt_useragent or request.headers.get(b"User-Agent") or self._default_useragent
+        delay = parser.crawl_delay(user_agent)
+        downloader = running_downloader(self.crawler)
+        if delay and downloader is not None:
+            hold_crawl_delay(downloader, request, float(delay))
 
 
 class PageBudgetMiddleware:
@@ -173,8 +164,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries (429, 5xx, timeouts, connection errors), each one after a growing wait.
 
     The n-th retry of a request waits HYPEWATCH_RETRY_BACKOFF * 2**(n-1) seconds, or what the
-    server's Retry-After asks, capped at HYPEWATCH_RETRY_BACKOFF_MAX. Only the retried request
-    waits; the crawl goes on meanwhile.
+    server's Retry-After asks, capped at HYPEWATCH_RETRY_BACKOFF_MAX. A 429 or 503 with a
+    Retry-After slows the whole site down as long (`crawler.politeness.slow_down`), retried or
+    not; the crawl of other sites goes on meanwhile.
     """
 
     def __init__(self, settings):
@@ -185,6 +177,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
     # Scrapy awaits a downloader middleware's coroutine methods; its RetryMiddleware types them as
     # plain ones (still taking the deprecated `spider`), hence the overrides' ignores.
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        wait = retry_after_delay(response.status, response.headers.get(b"Retry-After"), cap=self.backoff_max)
+        downloader = running_downloader(self.crawler) if wait is not None else None
+        if wait is not None and downloader is not None:
+            slow_down(downloader, request, wait)
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(result, response))
@@ -204,16 +200,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
             delay = max(delay, asked)
         return min(delay, self.backoff_max)
 
-
-def retry_after_seconds(value: bytes | None, *, now: float | None = None) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (now or time.time()))

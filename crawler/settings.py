@@ -20,7 +20,8 @@ HYPEWATCH_STORE_OFF_TOPIC   store pages the relevance gate rejects too (benchmar
 HYPEWATCH_BATCH_SIZE        documents per storage transaction.
 HYPEWATCH_BATCH_SECONDS     a partial batch is committed once it is this old.
 HYPEWATCH_RETRY_BACKOFF     first retry waits this many seconds; each further retry doubles it.
-HYPEWATCH_RETRY_BACKOFF_MAX longest wait before a retry (also caps a server's Retry-After).
+HYPEWATCH_RETRY_BACKOFF_MAX longest wait before a retry (also caps a server's Retry-After, and how
+                            long a 429/503 with Retry-After slows its whole site down).
 HYPEWATCH_PROGRESS_INTERVAL seconds between progress lines on stdout (0: none).
 
 A shared crawl (several processes on one run, see crawler.shared_run and crawler.frontier) is set by these; with
@@ -38,8 +39,9 @@ BOT_NAME = "hypewatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# Politeness: obey robots.txt, identify ourselves, at most two requests per site at once, and let
-# AutoThrottle slow down further when a site answers slowly.
+# Politeness: obey robots.txt (its Crawl-delay too), identify ourselves, at most two requests per
+# site at once, let AutoThrottle slow down further when a site answers slowly, and slow a whole
+# site down when it answers 429/503 with a Retry-After (crawler.politeness).
 ROBOTSTXT_OBEY = True
 USER_AGENT = "hypewatch/0.1 (health-misinformation monitor)"  # replaced by Settings.user_agent
 CONCURRENT_REQUESTS = 16
@@ -88,6 +90,8 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.politeness.PoliteAutoThrottle": 0,  # AutoThrottle, keeping each site's robots.txt Crawl-delay
     "crawler.extensions.RunStats": 100,
     "crawler.extensions.ProgressReporter": 200,
 }

@@ -1,5 +1,8 @@
 """URL checking, canonicalisation and the "does this link look relevant?" hint used to order a crawl.
 
+Session ids are defined here once (`SESSION_ID_PARAMETERS`): stripped before fetching and from
+canonical (stored) URLs alike.
+
 `parse_web_url` is the one check of a URL typed by a user, read from a sources file or found on a
 page: whatever it accepts, `urlsplit`, the resolver and httpx accept too, so a hostile URL is a
 one-line `InvalidUrlError` and never a traceback from deep inside a library.
@@ -12,6 +15,7 @@ import re
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import idna
+from w3lib.url import url_query_cleaner
 
 from crawler.errors import InvalidUrlError
 
@@ -85,14 +89,43 @@ def ascii_host(host: str) -> str:
     return encoded
 
 
+# Query parameters and path parameters (";jsessionid=...") that only carry a visitor's session: every
+# visit mints a new one, so a site that writes them into its links is an endless supply of "new" URLs.
+SESSION_ID_PARAMETERS = frozenset({
+    "jsessionid", "phpsessid", "sid", "sessid", "sessionid", "session_id", "aspsessionid", "oscsid", "zenid",
+    "cfid", "cftoken",
+})
+_SESSION_PATH_PARAMETER = re.compile(
+    r";(?:" + "|".join(sorted(SESSION_ID_PARAMETERS)) + r")=[^/?#;]*", re.IGNORECASE)
+
+
+def is_session_parameter(name: str) -> bool:
+    return name.lower() in SESSION_ID_PARAMETERS
+
+
+def without_session_ids(url: str) -> str:
+    """`url` without session-id query and path parameters (names compared case-insensitively),
+    otherwise as it was: what the crawler fetches (`middlewares.SessionIdMiddleware`)."""
+    parts = urlsplit(url)
+    path = _SESSION_PATH_PARAMETER.sub("", parts.path)
+    if path != parts.path:
+        url = parts._replace(path=path).geturl()
+    names = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    found = [name for name in names if is_session_parameter(name)]
+    if found:
+        url = url_query_cleaner(url, found, remove=True, unique=False, keep_fragments=True)
+    return url
+
+
 def is_tracking_parameter(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
 
 
 def canonical_url(url: str) -> str:
-    """`url` with tracking parameters and the fragment removed, host lower-cased, default port
-    dropped, percent-encoding normalised and the remaining query parameters sorted.
+    """`url` with tracking parameters, session ids (`without_session_ids`) and the fragment removed,
+    host lower-cased, default port dropped, percent-encoding normalised and the remaining query
+    parameters sorted.
 
     Raises `InvalidUrlError` (a ValueError) for a URL `urlsplit` cannot take (a bad port or IPv6 literal).
     """
@@ -107,9 +140,10 @@ def canonical_url(url: str) -> str:
         host = f"[{host}]"
     if parts.port and parts.port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{parts.port}"
-    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=-._~") or "/"
+    path = quote(unquote(_SESSION_PATH_PARAMETER.sub("", parts.path)), safe="/%:@!$&'()*+,;=-._~") or "/"
     path = re.sub(r"/{2,}", "/", path)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_parameter(k)]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not is_tracking_parameter(k) and not is_session_parameter(k)]
     return urlunsplit((scheme, host, path, urlencode(sorted(query), doseq=True), ""))
 
 

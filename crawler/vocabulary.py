@@ -5,7 +5,7 @@
 - Drop reasons: why a pipeline rejects a page (`DropItem(reason)`). `extensions.RunStats` counts
   each under `hypewatch/dropped/<reason>`, and the spiders read them back to decide whether a
   dropped page's links are followed. A spider counts there too what it drops before any request
-  (`UNDECODABLE_LINK`).
+  (`UNDECODABLE_LINK`, `INVALID_LINK`).
 - Request failure kinds that more than one module names (`middlewares.BlockedRequest.kind`, the
   spiders' error counts).
 
@@ -35,6 +35,9 @@ OFF_TOPIC: Final = "off-topic"  # the relevance gate rejected it; its links are 
 # A feed entry's aggregator link whose publisher URL cannot be read offline (a newer Google News
 # id; `crawler.aggregator_links`): counted by the feed spider, never fetched.
 UNDECODABLE_LINK: Final = "undecodable-link"
+# A feed entry's link that is no fetchable http(s) URL (a broken IPv6 literal, a bad port, another
+# scheme, a malformed host; `crawler.urls.parse_web_url`): counted by the feed spider, never fetched.
+INVALID_LINK: Final = "invalid-link"
 
 
 def not_article(extraction_status: str) -> str:
@@ -47,3 +50,9 @@ BLOCKED_ADDRESS: Final = "blocked-address"  # a loopback, private or link-local 
 PAGE_BUDGET: Final = "page-budget"  # HYPEWATCH_MAX_PAGES reached
 ROBOTS_DISALLOWED: Final = "robots-disallowed"
 SKIPPED_KINDS: Final = (ROBOTS_DISALLOWED, PAGE_BUDGET)  # counted as skipped, not as errors
+CONNECTION_FAILED: Final = "connection"  # refused, reset or dropped before a whole response came
+TIMED_OUT: Final = "timeout"
+DNS_FAILED: Final = "dns"
+# The site could not be reached at all: a run whose every request ended so fetched nothing from a
+# working site (`hypewatch.runs.conclude` records it failed, not ok).
+UNREACHABLE_KINDS: Final = (CONNECTION_FAILED, TIMED_OUT, DNS_FAILED)

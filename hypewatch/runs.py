@@ -27,6 +27,7 @@ from typing import IO, Any
 from crawler.parent_watch import PARENT_PID_VARIABLE
 from crawler.sources import SourceConfig
 from crawler.spec import CrawlSpec
+from crawler.vocabulary import UNREACHABLE_KINDS
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
 from hypewatch.settings import Settings
@@ -223,11 +224,20 @@ def progress_of(source: str, counts: Mapping[str, Any], seconds: float) -> Crawl
 
 
 def conclude(status: str, message: str | None, counts: RunCounts, logs: str) -> tuple[str, str | None]:
-    """How a run that ran to its end is recorded: a run that stored nothing while pages failed with
-    an error of ours has failed, whatever its crawl process said."""
-    broken = sum((counts.errors or {}).get(kind, 0) for kind in BROKEN_KINDS)
-    if status == "ok" and broken and counts.found == 0:
+    """How a run that ran to its end is recorded, whatever its crawl process said: it has failed
+    when it stored nothing while pages failed with an error of ours, or when nothing at all could
+    be fetched because the site could not be reached (refused connections, timeouts, DNS), since a
+    site that is down is not a healthy source that had nothing new."""
+    if status != "ok" or counts.found:
+        return status, message
+    errors = counts.errors or {}
+    broken = sum(errors.get(kind, 0) for kind in BROKEN_KINDS)
+    if broken:
         return "failed", f"nothing stored and {broken} page(s) failed with an error (see {logs})"
+    unreachable = {kind: errors[kind] for kind in UNREACHABLE_KINDS if errors.get(kind)}
+    if unreachable and counts.pages_fetched == 0:
+        detail = ", ".join(f"{kind}: {n}" for kind, n in unreachable.items())
+        return "failed", f"nothing could be fetched: {sum(unreachable.values())} request(s) failed ({detail})"
     return status, message
 
 

@@ -1,7 +1,8 @@
 """Shared fixtures: real HTTP servers, real SQLite and PostgreSQL databases, a trained model.
 
 - `local_site`: a threaded HTTP server on 127.0.0.1 whose routes a test declares (a route may
-  also drip its body a byte at a time, for ever).
+  also drip its body a byte at a time, for ever); it records each request's path, Host and time.
+  `own_site` is one for a single test (its own robots.txt, request times from zero).
 - `compression_bombs`: a brotli and a doubly-gzipped body of a few KB that decode to 512 MB.
 - `database_url`: a fresh, empty database per test. SQLite by default; tests marked
   `@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)` run on both SQLite and the
@@ -80,12 +81,14 @@ class LocalSite:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self.hosts: list[str | None] = []  # the Host header of each request
+        self.times: list[float] = []  # when each request arrived (time.monotonic())
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                site.times.append(time.monotonic())
                 site.requests.append(self.path)
                 site.hosts.append(self.headers.get("Host"))
                 route = site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
@@ -149,6 +152,16 @@ class LocalSite:
 
 @pytest.fixture(scope="session")
 def local_site() -> Iterator[LocalSite]:
+    site = LocalSite()
+    site.thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+@pytest.fixture
+def own_site() -> Iterator[LocalSite]:
+    """A `LocalSite` for one test alone: its robots.txt and request times are the test's own."""
     site = LocalSite()
     site.thread.start()
     yield site

@@ -67,3 +67,16 @@ def test_feedburner_entries_link_to_the_original():
                                         "http://feedproxy.google.com/~r/MsNews/~3/GhIjKl/"]
     assert [e.url for e in parse_feed(FEEDBURNER_ATOM, "http://feeds.feedburner.com/MsNews")] == [
         "https://ms-news.example/2026/03/a"]
+
+
+HOSTILE_LINKS = ["http://[::1/", "http://example.org:99999/x", "http://example.org:port/", "javascript:alert(1)"]
+
+
+def test_hostile_links_do_not_stop_the_rest_of_the_feed():
+    items = "".join(f"<item><title>{n}</title><link>{link}</link></item>" for n, link in enumerate(HOSTILE_LINKS))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}' \
+           "<item><title>fine</title><link>/posts/fine</link></item></channel></rss>"
+    entries = parse_feed(body.encode(), "https://example.org/feed")
+    # Each entry is kept as the feed wrote it; the spider checks (and counts) what it cannot fetch.
+    assert [e.title for e in entries] == ["0", "1", "2", "3", "fine"]
+    assert entries[0].url == "http://[::1/" and entries[-1].url == "https://example.org/posts/fine"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from classifier.corpus import load_corpus
 from crawler.sources import SourceConfig
-from crawler.vocabulary import UNDECODABLE_LINK
+from crawler.vocabulary import INVALID_LINK, UNDECODABLE_LINK
 from hypewatch.dispatch import run_crawl
 from storage.models import Page
 from tests.conftest import SEEDS_DIR, article_html, bing_link, google_news_link
@@ -70,3 +70,21 @@ def test_aggregator_feeds_crawl_through_to_the_publishers_articles(app, local_si
         stored = set(session.scalars(select(Page.url)))
     assert stored and stored <= set(urls)  # stored under the publishers' URLs, not the aggregators'
     assert summary.pages_new + summary.dropped.get("off-topic", 0) == len(urls)
+
+
+def test_entries_with_hostile_links_are_counted_and_the_rest_of_the_feed_is_crawled(app, local_site):
+    doc = next(d for d in load_corpus(SEEDS_DIR).documents if d.relevant)
+    article = local_site.add("/hostile-feed/article", article_html(doc.text.split("\n", 1)[0][:120], doc.text))
+    hostile = ["http://[::1/", "http://127.0.0.1:99999/x", "http://127.0.0.1:port/", "javascript:alert(1)",
+               "http://" + "a" * 70 + ".example/"]
+    feed = local_site.add("/hostile-feed/rss.xml", rss("hostile", [
+        *(f"<item><title>Hostile {n}</title><link>{escape(link)}</link></item>" for n, link in enumerate(hostile)),
+        f"<item><title>Fine</title><link>{escape(article)}</link></item>",
+    ]), content_type="application/rss+xml; charset=utf-8")
+    source = SourceConfig(name="hostile-feed", kind="feed", start_urls=(feed,), allowed_domains=("127.0.0.1",),
+                          max_pages=20, max_depth=1, allow_private=True)
+    summary = run_crawl(app, source)
+    assert summary.status == "ok", summary.message
+    assert summary.dropped.get(INVALID_LINK) == len(hostile), summary.dropped
+    assert "spider" not in summary.errors, summary.errors  # no traceback in the feed's callback
+    assert "/hostile-feed/article" in local_site.requests  # the entry after them is fetched

@@ -54,3 +54,19 @@ def test_ordinary_urls_pass_and_hosts_are_encoded_for_the_resolver():
 def test_canonical_url_refuses_what_it_cannot_split():
     with pytest.raises(InvalidUrlError):
         canonical_url("http://example.org:99999/x")
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://a.example/x;jsessionid=ABC123?page=2", "http://a.example/x?page=2"),
+    ("http://a.example/x;JSESSIONID=1;v=2/y", "http://a.example/x;v=2/y"),
+    ("http://a.example/x?sid=9&id=4&PHPSESSID=zz", "http://a.example/x?id=4"),
+    ("http://a.example/news?id=1&side=left", "http://a.example/news?id=1&side=left"),
+])
+def test_canonical_urls_carry_no_session_ids(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_session_ids_are_one_list_for_fetching_and_storing():
+    from crawler import middlewares, urls
+
+    assert middlewares.without_session_ids is urls.without_session_ids

@@ -326,3 +326,25 @@ def test_session_ids_are_stripped_before_fetching(app, local_site):
     assert summary.status == "ok", summary.message
     fetched = [path for path in local_site.requests if path.startswith("/trap/")]
     assert sorted(fetched) == ["/trap/", "/trap/stem-cell-article"], fetched
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: every connection to it is refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", ["site", "feed"])
+def test_a_source_refusing_every_connection_is_recorded_failed(app, kind):
+    url = f"http://127.0.0.1:{closed_port()}/" + ("feed.xml" if kind == "feed" else "")
+    source = SourceConfig(name=f"refusing-{kind}", kind=kind, start_urls=(url,), allowed_domains=("127.0.0.1",),
+                          max_depth=1, allow_private=True)
+    summary = run_crawl(app, source, settings_overrides={"HYPEWATCH_RETRY_BACKOFF": 0.1})
+    assert summary.errors == {"connection": 1} and summary.pages_fetched == 0
+    assert summary.status == "failed" and summary.silent, (summary.status, summary.message)
+    assert summary.message == "nothing could be fetched: 1 request(s) failed (connection: 1)"
+    with app.database.session() as session:
+        assert session.get(CrawlRun, summary.run_id).status == "failed"

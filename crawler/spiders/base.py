@@ -27,7 +27,16 @@ from crawler.items import PageItem
 from crawler.middlewares import BlockedRequest
 from crawler.signals import request_failed
 from crawler.sources import SourceConfig
-from crawler.vocabulary import DEPTH_META, OFF_TOPIC, PAGE_META, ROBOTS_DISALLOWED, SKIPPED_KINDS
+from crawler.vocabulary import (
+    CONNECTION_FAILED,
+    DEPTH_META,
+    DNS_FAILED,
+    OFF_TOPIC,
+    PAGE_META,
+    ROBOTS_DISALLOWED,
+    SKIPPED_KINDS,
+    TIMED_OUT,
+)
 
 HEAD_BYTES = 200_000
 # The reactor thread does not parse whole pages (workers do): the canonical link is found by pattern.
@@ -151,15 +160,15 @@ def error_kind(failure: Failure) -> str:
             return "too-many-redirects"
         return "ignored"
     if isinstance(exc, (net_errors.TimeoutError, net_errors.TCPTimedOutError, DownloadTimeoutError)):
-        return "timeout"
+        return TIMED_OUT
     if isinstance(exc, net_errors.DNSLookupError):
-        return "dns"
+        return DNS_FAILED
     if isinstance(exc, DownloadCancelledError):
         return "too-large"  # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE
     if isinstance(exc, (net_errors.ConnectError, net_errors.ConnectionLost, net_errors.ConnectionDone,
                         DownloadConnectionRefusedError, DownloadFailedError)):
-        return "connection"
+        return CONNECTION_FAILED
     name = type(exc).__name__
     if name in ("ResponseFailed", "ResponseNeverReceived", "PotentialDataLoss"):
-        return "connection"
+        return CONNECTION_FAILED
     return name.lower()
