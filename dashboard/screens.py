@@ -33,6 +33,7 @@ from dashboard.figures import (
 )
 from dashboard.filters import ArticleFilters
 from dashboard.search import SearchIndex
+from storage.models import MAX_ROW_ID
 
 TOP_DOMAINS = 8
 NEWEST_HIGH_HYPE = 6
@@ -105,7 +106,8 @@ class Reader:
 
     def article(self, article_id: int, version_id: int | None = None) -> ArticleDetail:
         """One article (its current version, or the one asked for): a `NotFound` when there is none."""
-        detail = reads.article_detail(self.session, article_id, version_id)
+        ids_exist = 1 <= article_id <= MAX_ROW_ID and (version_id is None or 1 <= version_id <= MAX_ROW_ID)
+        detail = reads.article_detail(self.session, article_id, version_id) if ids_exist else None
         if detail is None:
             raise NotFound(f"There is no article {article_id}" + (f" with version {version_id}." if version_id else "."))
         return detail

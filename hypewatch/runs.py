@@ -201,7 +201,7 @@ def crawl_spec(settings: Settings, source: SourceConfig, *, model_version: str, 
 
 # ---------------------------------------------------------------------------- counts and outcomes
 def stored_counts(counts: Mapping[str, Any]) -> RunCounts:
-    """The counts recorded for a run, from a crawl's grouped counters (`crawler.extensions.run_counts`)."""
+    """The counts recorded for a run, from a crawl's grouped counters (`crawler.counts.run_counts`)."""
     stored = counts.get("stored", {})
     return RunCounts(
         pages_fetched=int(counts.get("fetched", 0)),

@@ -44,6 +44,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Integer primary keys are 32-bit on PostgreSQL: a larger number names no row, and asking for it
+# would be an error there rather than "not found".
+MAX_ROW_ID = 2**31 - 1
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp on every backend (SQLite stores naive values)."""
 

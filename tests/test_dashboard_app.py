@@ -435,3 +435,10 @@ def test_password_guesses_are_throttled_and_a_correct_sign_in_resets_the_count(l
     assert refused.status_code == 429 and 200 <= int(refused.headers["retry-after"]) <= 300
     assert locked.get("/healthz").status_code == 200
     assert locked.get("/api/runs").status_code == 401  # a browser's first request (no credentials) is no guess
+
+
+def test_an_article_id_beyond_any_row_is_not_found(client):
+    # PostgreSQL's ids are 32-bit: 2**31 must be "not found", never a database error (Schemathesis found it).
+    for path in ("/api/articles/2147483648", "/articles/2147483648", "/articles/1?version=99999999999"):
+        response = client.get(path)
+        assert response.status_code == 404, (path, response.status_code)
