@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -224,6 +224,35 @@ def bing_link(publisher: str) -> str:
     # Bing writes the publisher's URL percent-encoded in lower case, among tracking parameters.
     encoded = quote(publisher, safe="").replace("%3A", "%3a").replace("%2F", "%2f")
     return f"http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=6A1B&url={encoded}&c=1234567&mkt=en-gb"
+
+
+def processes() -> dict[int, tuple[str, int, int]]:
+    """Every process of this machine: pid -> (state, parent pid, process group)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            found[int(entry)] = (fields[0].decode(), int(fields[1]), int(fields[2]))
+    return found
+
+
+def children_of(parent: int) -> list[int]:
+    """The processes `parent` started (a crawl's parent: its crawl process)."""
+    return [pid for pid, (_, ppid, _) in processes().items() if ppid == parent]
+
+
+def live_group(group: int) -> list[int]:
+    """The processes of a process group that still run (zombies run nothing)."""
+    return [pid for pid, (state, _, pgid) in processes().items() if pgid == group and state != "Z"]
+
+
+def articles_fetched(requests: Iterable[str]) -> int:
+    """How many of the demo site's articles (not its index, feed or sitemap) a crawl has requested."""
+    return sum(path.endswith(".html") and path.count("/") > 1 for path in requests)
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.2):

@@ -29,6 +29,9 @@ from tests.conftest import (
     _postgres_server_url,
     _wants_postgres_everywhere,
     article_html,
+    articles_fetched,
+    children_of,
+    live_group,
     wait_for,
 )
 
@@ -243,25 +246,6 @@ def test_off_topic_pages_that_name_ms_and_a_cell_treatment_are_kept_and_counted(
 
 
 # ---------------------------------------------------------------------------- a crawl whose parent is killed
-def processes() -> dict[int, tuple[str, int, int]]:
-    """Every process of this machine: pid -> (state, parent pid, process group)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            found[int(entry)] = (fields[0].decode(), int(fields[1]), int(fields[2]))
-    return found
-
-
-def live_group(group: int) -> list[int]:
-    """The processes of a process group that still run (zombies run nothing)."""
-    return [pid for pid, (state, _, pgid) in processes().items() if pgid == group and state != "Z"]
-
-
 @pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 def test_a_crawl_whose_parent_is_killed_stops_and_its_run_then_shows_failed(cli_env, tmp_path, settings, app):
     sources_file = tmp_path / "sources.toml"
@@ -272,11 +256,9 @@ def test_a_crawl_whose_parent_is_killed_stops_and_its_run_then_shows_failed(cli_
                                    "--json", "demo-site"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
                                   stderr=stderr)
         try:
-            crawl = wait_for(lambda: [pid for pid, (_, ppid, _) in processes().items() if ppid == parent.pid], 60,
-                             "the crawl process to start")[0]
+            crawl = wait_for(lambda: children_of(parent.pid), 60, "the crawl process to start")[0]
             # Mid-crawl: articles are being fetched (and stored).
-            wait_for(lambda: sum(p.endswith(".html") and p.count("/") > 1 for p in site.requests) >= 3, 90,
-                     "the crawl to fetch articles")
+            wait_for(lambda: articles_fetched(site.requests) >= 3, 90, "the crawl to fetch articles")
         finally:
             parent.kill()  # kill -9: it cannot stop its crawl or record its run
             parent.wait()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import wait_for
+from conftest import articles_fetched, children_of, live_group, wait_for
 from sqlalchemy import select, update
 
 from hypewatch.scheduling import JOB_PREFIX, LOCK_NAME, LOCK_TTL, HypewatchScheduler
@@ -20,7 +20,7 @@ from hypewatch.settings import PROJECT_ROOT
 from storage.db import make_engine
 from storage.locks import SchedulerLockHeld, acquire_lock, lock_owner
 from storage.models import CrawlRun, SchedulerJob, SchedulerLock, utcnow
-from tests.test_hypewatch_crawling import live_group, processes, write_sources
+from tests.test_hypewatch_crawling import write_sources
 
 EVERY_TWO_SECONDS = "*/2 * * * * *"
 
@@ -139,10 +139,8 @@ def test_a_killed_scheduler_leaves_no_crawl_running_and_its_run_shows_failed(cli
     write_sources(sources_file, [site])
     scheduler = start_scheduler(cli_env, sources_file)
     try:
-        crawl = wait_for(lambda: [pid for pid, (_, ppid, _) in processes().items() if ppid == scheduler.pid], 240,
-                         "the scheduled crawl's process")[0]
-        wait_for(lambda: sum(p.endswith(".html") and p.count("/") > 1 for p in demo_site.requests) >= 3, 120,
-                 "the crawl to fetch articles")
+        crawl = wait_for(lambda: children_of(scheduler.pid), 240, "the scheduled crawl's process")[0]
+        wait_for(lambda: articles_fetched(demo_site.requests) >= 3, 120, "the crawl to fetch articles")
     finally:
         scheduler.kill()  # kill -9: it can neither stop its crawl nor record its run
         scheduler.communicate(timeout=30)

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 
 from crawler.demo_site import DemoSite, serve_demo_site
 from hypewatch.settings import PROJECT_ROOT
-from tests.conftest import BACKENDS, SEEDS_DIR, wait_for
-from tests.test_hypewatch_crawling import live_group, processes, write_sources
+from tests.conftest import BACKENDS, SEEDS_DIR, articles_fetched, children_of, live_group, wait_for
+from tests.test_hypewatch_crawling import write_sources
 
 MAX_PAGES = 12  # small: a whole crawl stays short, yet a kill after a few articles lands mid-crawl
 SLOW_SECONDS = 2.0  # the demo site's slow page holds a request in flight while we kill
@@ -50,10 +50,6 @@ SQLITE_ROUNDS = (Kill("parent", 0), Kill("parent", 1), Kill("crawl-group", 1), K
 POSTGRES_ROUNDS = (Kill("both", 3),)  # once, the hardest case: nobody is left to record the run
 
 
-def articles_fetched(site: DemoSite) -> int:
-    return sum(path.endswith(".html") and path.count("/") > 1 for path in site.requests)
-
-
 def start_crawl(env: dict[str, str], sources_file: Path, stderr) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "hypewatch", "crawl", "--sources", str(sources_file), "--json",
                              "demo-site"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -67,10 +63,9 @@ def kill_round(kill: Kill, env: dict[str, str], sources_file: Path, site: DemoSi
     parent = start_crawl(env, sources_file, stderr)
     crawl = None
     try:
-        crawl = wait_for(lambda: [pid for pid, (_, ppid, _) in processes().items() if ppid == parent.pid], 60,
-                         "the crawl process to start", interval=0.05)[0]
+        crawl = wait_for(lambda: children_of(parent.pid), 60, "the crawl process to start", interval=0.05)[0]
         if kill.after_articles:
-            wait_for(lambda: articles_fetched(site) >= kill.after_articles, 60,
+            wait_for(lambda: articles_fetched(site.requests) >= kill.after_articles, 60,
                      f"the crawl to fetch {kill.after_articles} articles", interval=0.05)
     finally:
         killed = time.monotonic()
