@@ -16,6 +16,7 @@ from twisted.internet import task
 
 from crawler.counts import EXTRACTION_PEAK_MB, PREFIX, run_counts, stat_key
 from crawler.resources import cpu_seconds, peak_rss_mb
+from crawler.vocabulary import PIPELINE_FAILED, SPIDER_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +39,10 @@ class RunStats:
         self.stats.inc_value(f"{PREFIX}dropped/{exception}")  # even an empty reason gets its own key
 
     def item_error(self, item, response, spider, failure) -> None:
-        self.stats.inc_value(stat_key("errors", "pipeline"))
+        self.stats.inc_value(stat_key("errors", PIPELINE_FAILED))
 
     def spider_error(self, failure, response, spider) -> None:
-        self.stats.inc_value(stat_key("errors", "spider"))
+        self.stats.inc_value(stat_key("errors", SPIDER_FAILED))
 
 
 class ProgressReporter:

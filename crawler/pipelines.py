@@ -43,6 +43,7 @@ from crawler.vocabulary import (
     NOT_HTML,
     NOT_SCORED,
     OFF_TOPIC,
+    STORAGE_FAILED,
     TOO_SHORT,
     not_article,
 )
@@ -54,7 +55,7 @@ from storage.writes import PendingDocument, store_batch
 
 logger = logging.getLogger(__name__)
 
-STORAGE_ERRORS = stat_key("errors", "storage")
+STORAGE_ERRORS = stat_key("errors", STORAGE_FAILED)
 
 
 # What the earlier pipelines filled in, for the later ones (each runs only after those before it).

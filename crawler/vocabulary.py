@@ -56,3 +56,8 @@ DNS_FAILED: Final = "dns"
 # The site could not be reached at all: a run whose every request ended so fetched nothing from a
 # working site (`hypewatch.runs.conclude` records it failed, not ok).
 UNREACHABLE_KINDS: Final = (CONNECTION_FAILED, TIMED_OUT, DNS_FAILED)
+# Errors of ours: a pipeline, the spider or storage failed on a page (not the site's doing).
+PIPELINE_FAILED: Final = "pipeline"
+SPIDER_FAILED: Final = "spider"
+STORAGE_FAILED: Final = "storage"
+BROKEN_KINDS: Final = (PIPELINE_FAILED, SPIDER_FAILED, STORAGE_FAILED)

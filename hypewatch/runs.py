@@ -27,7 +27,7 @@ from typing import IO, Any
 from crawler.parent_watch import PARENT_PID_VARIABLE
 from crawler.sources import SourceConfig
 from crawler.spec import CrawlSpec
-from crawler.vocabulary import UNREACHABLE_KINDS
+from crawler.vocabulary import BROKEN_KINDS, UNREACHABLE_KINDS
 from hypewatch.app import Hypewatch
 from hypewatch.errors import ConfigError
 from hypewatch.settings import Settings
@@ -37,8 +37,6 @@ from storage.runs import HEARTBEAT_EVERY, RunCounts, abandon_stale_runs, beat_ru
 
 logger = logging.getLogger(__name__)
 
-# Errors of these kinds mean pages were lost to a fault of ours, not of the site.
-BROKEN_KINDS = ("pipeline", "spider", "storage")
 
 
 @dataclass(frozen=True)
