@@ -9,6 +9,7 @@
   `dispatch` (chooses between them), `worker` (the `hypewatch worker` daemon), `scheduling`
   (APScheduler).
 - `serving`: runs the dashboard; `demo`: the demo job; `label_exchange`: labels in and out.
-- `cli*`, `report`, `output`: the command line, its check report, and its file output.
+- `cli*`, `report`, `output`: the command line, its check report, and its file output;
+  `deferred_imports`: modules a command's libraries import but it never uses.
 - `errors`: the package's exceptions.
 """
