@@ -36,13 +36,13 @@ from classifier.model_file import MAX_BYTES, ForeignNode, read_model_file, read_
 
 logger = logging.getLogger(__name__)
 
-# What a model file may hold, type by type: exactly what skops writes for a `HypeModel`. Our own
-# classes are the ones skops must be told to trust. It trusts the containers and NumPy arrays by
-# default, but they are named here too, so that a file naming anything else (a function such as
-# `builtins.exec` to call, or any default-trusted type a `HypeModel` never holds) is refused
-# before skops builds a thing. No module is trusted whole.
+# What a model file may hold, type by type: exactly what skops writes for a `HypeModel`. A file
+# naming anything else (a function such as `builtins.exec` to call, or any type skops trusts by
+# default that a `HypeModel` never holds) is refused before a thing is built; then the reader
+# (`model_file`) checks each node's loader too, and rebuilds objects only of our own classes. No
+# module is trusted whole.
 OWN_CLASSES: dict[str, type[object]] = {f"{cls.__module__}.{cls.__qualname__}": cls
-                                 for cls in (TextFeaturizer, HypeModel, HypeSignals)}
+                                        for cls in (TextFeaturizer, HypeModel, HypeSignals)}
 OWN_TYPES = frozenset(OWN_CLASSES)
 MODEL_TYPES = OWN_TYPES | {"builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "numpy.ndarray"}
 

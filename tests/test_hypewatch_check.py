@@ -274,7 +274,7 @@ def test_checking_a_file_imports_neither_fetching_nor_the_database_nor_the_crawl
     assert result.exit_code == 0, result.stderr[-2000:]
     modules = imported_modules(result.stderr)
     assert "classifier.model" in modules  # the log is read right
-    assert not modules & NOT_FOR_A_FILE
+    assert modules & NOT_FOR_A_FILE == set()
     # Only a page needs an HTML parser, and nothing printed needs a language detector.
     assert ("trafilatura" in modules) == (suffix == ".html")
     assert "py3langid.langid" not in modules or suffix == ".html"  # trafilatura imports it; its model is not loaded
