@@ -8,6 +8,10 @@ running the module. The first attribute read from the stand-in imports the real 
 replaces it in `sys.modules`) and answers from it: a path that does use the module works as
 before and pays for it then.
 
+(The standard library's `importlib.util.LazyLoader` was tried and does not do here: its module
+runs on the first attribute read of any kind, and the imports scikit-learn makes as it starts read
+some, so SciPy's statistics ran at once.)
+
 Only the commands that gain from it call this (`hypewatch check`); it must run before the first
 import of the deferred modules, and is a no-op for a module already imported.
 """
