@@ -1,0 +1,534 @@
+"""Alert rules and the alert log: the rules analysts keep, each event a rule fired on (recorded once,
+by its event key), and each event's delivery to each channel.
+
+The rule kinds and their parameters are defined here once (`RULE_KINDS`, `RuleParams`), so the CLI
+and the dashboard create rules the same way. Evaluating rules and sending messages is
+`hypewatch.alerting`'s; this module only stores and reads.
+
+A delivery goes pending -> sending (claimed by one process, with the key of the message it goes
+out in) -> sent; a failed attempt goes back to pending with a later `next_attempt_at`, or to
+failed after the last attempt. A claim whose process is gone is taken over under the same message
+key (`stale_claims`), so the one message that may have left just before a crash goes out again
+with the same identity, and nothing claimed is ever lost.
+
+A channel is an Apprise URL and may carry secrets (passwords, tokens). The log names channels by
+`channel_key` and shows them only through `mask_channel`, the one function that hides secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.errors import NotFound, StorageError
+from storage.models import (
+    SIGNAL_NAMES,
+    AlertDelivery,
+    AlertEvent,
+    AlertRule,
+    CrawlRun,
+    DocumentVersion,
+    Page,
+    Prediction,
+    Source,
+    utcnow,
+)
+from storage.owners import Owner, process_alive
+from storage.upsert import insert_ignoring_conflicts
+
+RULE_KINDS = ("new_page", "changed_page", "crawl_health", "trend")
+DIGESTS = ("burst", "daily")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+# A claim is taken over at once when its process (on this host) is gone, or after this long anywhere.
+CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
+
+
+class AlertRuleError(StorageError):
+    """A rule cannot be stored as given (unknown kind, bad parameter, a name already taken)."""
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """Every parameter a rule may have; each kind reads the ones it needs (see the README's Alerts).
+
+    Filters (new and changed pages): `sources`, `domains`, `languages` (any of each; empty: all) and
+    `query` (every word in the title or text, as the article list's search). `signals`: a new page
+    fires when it carries any of them; a changed page when it *adds* any of them (empty: any signal).
+    """
+
+    min_hype: float | None = None  # new_page: hype score at least this
+    signals: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    query: str | None = None
+    hype_rise: float | None = None  # changed_page: hype raised by at least this
+    risk_disclosure_dropped: bool = False  # changed_page: the risk disclosure went away
+    on_failed: bool = True  # crawl_health: a failed (or timed-out) run
+    on_silent: bool = True  # crawl_health: a source gone silent
+    drop_ratio: float | None = 0.5  # crawl_health: pages found below this share of the previous runs' median
+    previous_runs: int = 3  # crawl_health and trend: how many earlier runs / weeks make the baseline
+    per_source: bool = False  # trend: per source as well as overall
+    margin: float = 0.1  # trend: share above the highest of the previous weeks by at least this
+    min_pages: int = 5  # trend: a week counts with at least this many relevant pages
+
+    def to_dict(self) -> dict[str, Any]:
+        default = RuleParams()
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v != getattr(default, k)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleParams:
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise AlertRuleError(f"unknown rule parameter(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            values[name] = tuple(str(v) for v in value) if isinstance(getattr(cls(), name), tuple) else value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """A rule as an analyst asks for it."""
+
+    name: str
+    kind: str
+    params: RuleParams = field(default_factory=RuleParams)
+    channels: tuple[str, ...] = ()  # Apprise URLs; empty: the channels of the settings
+    digest: str = "burst"
+    max_per_hour: int = 4
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    """A stored rule as pages, the API and the CLI show it: channels masked."""
+
+    id: int
+    name: str
+    kind: str
+    params: dict[str, Any]
+    channels: list[str]  # masked
+    digest: str
+    max_per_hour: int
+    enabled: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """What a rule fired on, before it is recorded."""
+
+    event_key: str
+    kind: str
+    summary: str
+    details: dict[str, Any]
+    page_id: int | None = None
+    version_id: int | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel as the log names it: its key and its masked URL (never the URL itself)."""
+
+    key: str
+    shown: str
+
+    @classmethod
+    def of(cls, url: str) -> Channel:
+        return cls(channel_key(url), mask_channel(url))
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery ready to go out, with its event."""
+
+    delivery_id: int
+    rule_id: int
+    channel_key: str
+    attempts: int
+    message_key: str | None
+    event_id: int
+    summary: str
+    details: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event with how its deliveries stand, as pages, the API and the CLI show it."""
+
+    id: int
+    rule: str
+    kind: str
+    summary: str
+    created_at: str
+    status: str  # the least advanced of its deliveries': pending < sending < failed < sent (none: "no channel")
+    deliveries: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------------------- channels
+def channel_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+def mask_channel(url: str) -> str:
+    """A channel URL with everything that may be secret hidden: only the scheme and a host name (one
+    with a dot, or an IP address) are kept; user names, passwords, tokens in the path or the query,
+    and "hosts" that are really tokens (`slack://TOKEN/...`) become `***`."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return "***"
+    scheme = parts.scheme.lower() if parts.scheme.isalnum() else "?"
+    if not _looks_like_host(host):
+        host = "***"
+    userinfo = "***@" if "@" in parts.netloc else ""
+    rest = "/***" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{scheme}://{userinfo}{host}{rest}"
+
+
+def _looks_like_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.split(".")
+    return len(labels) > 1 and all(label and label.replace("-", "").isalnum() for label in labels)
+
+
+# ---------------------------------------------------------------------------- rules
+def add_rule(session: Session, draft: RuleDraft) -> RuleRecord:
+    """Store a rule; it fires on what is stored and crawled from now on."""
+    if draft.kind not in RULE_KINDS:
+        raise AlertRuleError(f"unknown rule kind {draft.kind!r} (one of {', '.join(RULE_KINDS)})")
+    if draft.digest not in DIGESTS:
+        raise AlertRuleError(f"unknown digest {draft.digest!r} (one of {', '.join(DIGESTS)})")
+    if not draft.name.strip() or len(draft.name) > 200:
+        raise AlertRuleError("a rule needs a name of 1 to 200 characters")
+    if draft.max_per_hour < 1:
+        raise AlertRuleError("max messages per hour must be at least 1")
+    if session.scalar(select(AlertRule.id).where(AlertRule.name == draft.name)) is not None:
+        raise AlertRuleError(f"a rule named {draft.name!r} exists already")
+    rule = AlertRule(name=draft.name.strip(), kind=draft.kind, params=draft.params.to_dict(),
+                     channels=list(draft.channels), digest=draft.digest, max_per_hour=draft.max_per_hour,
+                     last_version_id=session.scalar(select(func.max(DocumentVersion.id))) or 0,
+                     last_run_id=session.scalar(select(func.max(CrawlRun.id))) or 0)
+    session.add(rule)
+    session.flush()
+    return rule_record(rule)
+
+
+def rule_record(rule: AlertRule) -> RuleRecord:
+    return RuleRecord(id=rule.id, name=rule.name, kind=rule.kind, params=dict(rule.params or {}),
+                      channels=[mask_channel(url) for url in rule.channels or []], digest=rule.digest,
+                      max_per_hour=rule.max_per_hour, enabled=rule.enabled, created_at=rule.created_at.isoformat())
+
+
+def list_rules(session: Session) -> list[RuleRecord]:
+    return [rule_record(rule) for rule in session.scalars(select(AlertRule).order_by(AlertRule.id))]
+
+
+def find_rule(session: Session, name_or_id: str | int) -> AlertRule:
+    """A rule by name, or by id when given a number."""
+    rule = None
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        rule = session.get(AlertRule, int(name_or_id))
+    if rule is None:
+        rule = session.scalar(select(AlertRule).where(AlertRule.name == str(name_or_id)))
+    if rule is None:
+        raise NotFound(f"no alert rule {str(name_or_id)[:200]!r}")
+    return rule
+
+
+def remove_rule(session: Session, name_or_id: str | int) -> RuleRecord:
+    """Delete a rule with its events and deliveries."""
+    rule = find_rule(session, name_or_id)
+    record = rule_record(rule)
+    event_ids = select(AlertEvent.id).where(AlertEvent.rule_id == rule.id)
+    session.execute(delete(AlertDelivery).where(AlertDelivery.event_id.in_(event_ids)))
+    session.execute(delete(AlertEvent).where(AlertEvent.rule_id == rule.id))
+    session.delete(rule)
+    session.flush()
+    return record
+
+
+def enabled_rules(session: Session) -> list[AlertRule]:
+    return list(session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id)))
+
+
+def advance_rule(session: Session, rule_id: int, *, version_id: int | None = None, run_id: int | None = None) -> None:
+    """Record how far a rule has been evaluated (never backwards)."""
+    if version_id is not None:
+        session.execute(update(AlertRule).where(AlertRule.id == rule_id, AlertRule.last_version_id < version_id)
+                        .values(last_version_id=version_id), execution_options={"synchronize_session": False})
+    if run_id is not None:
+        session.execute(update(AlertRule).where(AlertRule.id == rule_id, AlertRule.last_run_id < run_id)
+                        .values(last_run_id=run_id), execution_options={"synchronize_session": False})
+
+
+# ---------------------------------------------------------------------------- what rules look at
+@dataclass(frozen=True)
+class VersionFacts:
+    """A stored document version with its page, source and newest prediction, and the page's version
+    before it (for changes)."""
+
+    version_id: int
+    page_id: int
+    url: str
+    domain: str
+    source: str | None
+    title: str | None
+    language: str | None
+    text: str
+    relevant: bool | None
+    hype_score: float | None
+    flags: dict[str, bool]
+    details: dict[str, Any]
+    previous_version_id: int | None = None
+    previous_text: str | None = None
+    previous_hype_score: float | None = None
+    previous_flags: dict[str, bool] = field(default_factory=dict)
+    previous_details: dict[str, Any] = field(default_factory=dict)
+
+
+def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[VersionFacts]:
+    """The document versions stored after version `after_id`, oldest first, at most `limit`."""
+    rows = session.execute(
+        select(DocumentVersion, Page.url, Page.domain, Source.name)
+        .join(Page, Page.id == DocumentVersion.page_id).outerjoin(Source, Source.id == Page.source_id)
+        .where(DocumentVersion.id > after_id).order_by(DocumentVersion.id).limit(limit)
+    ).all()
+    if not rows:
+        return []
+    page_ids = {version.page_id for version, *_ in rows}
+    earlier: dict[int, list[int]] = {}
+    for version_id, page_id in session.execute(
+        select(DocumentVersion.id, DocumentVersion.page_id).where(DocumentVersion.page_id.in_(page_ids))
+        .order_by(DocumentVersion.id)
+    ):
+        earlier.setdefault(page_id, []).append(version_id)
+    previous_of = {}
+    for version, *_ in rows:
+        ids = [v for v in earlier[version.page_id] if v < version.id]
+        if ids:
+            previous_of[version.id] = ids[-1]
+    wanted = {version.id for version, *_ in rows} | set(previous_of.values())
+    newest = select(func.max(Prediction.id)).where(Prediction.version_id.in_(wanted)).group_by(Prediction.version_id)
+    predictions = {p.version_id: p for p in session.scalars(select(Prediction).where(Prediction.id.in_(newest)))}
+    texts = dict(session.execute(select(DocumentVersion.id, DocumentVersion.text)
+                                 .where(DocumentVersion.id.in_(set(previous_of.values())))).all())
+
+    def flags(prediction: Prediction | None) -> dict[str, bool]:
+        return {name: bool(getattr(prediction, f"flag_{name}")) for name in SIGNAL_NAMES} if prediction else {}
+
+    facts = []
+    for version, url, domain, source in rows:
+        prediction = predictions.get(version.id)
+        previous_id = previous_of.get(version.id)
+        previous = predictions.get(previous_id) if previous_id else None
+        facts.append(VersionFacts(
+            version_id=version.id, page_id=version.page_id, url=url, domain=domain, source=source,
+            title=version.title, language=version.language, text=version.text,
+            relevant=prediction.relevant if prediction else None,
+            hype_score=prediction.hype_score if prediction else None, flags=flags(prediction),
+            details=dict(prediction.details or {}) if prediction else {},
+            previous_version_id=previous_id, previous_text=texts.get(previous_id) if previous_id else None,
+            previous_hype_score=previous.hype_score if previous else None, previous_flags=flags(previous),
+            previous_details=dict(previous.details or {}) if previous else {},
+        ))
+    return facts
+
+
+def finished_runs_after(session: Session, after_id: int) -> tuple[list[CrawlRun], int]:
+    """The finished crawl runs after run `after_id`, and how far a rule may now count itself
+    evaluated: up to the newest run, but never past a run still going."""
+    runs = list(session.scalars(select(CrawlRun).where(CrawlRun.id > after_id).order_by(CrawlRun.id)))
+    running = [run.id for run in runs if run.status == "running"]
+    upto = (min(running) - 1) if running else (runs[-1].id if runs else after_id)
+    return [run for run in runs if run.id <= upto], upto
+
+
+def previous_runs(session: Session, run: CrawlRun, count: int) -> list[CrawlRun]:
+    """The `count` finished ok runs of the same source before `run`, newest first."""
+    return list(session.scalars(
+        select(CrawlRun).where(CrawlRun.source_name == run.source_name, CrawlRun.id < run.id, CrawlRun.status == "ok")
+        .order_by(CrawlRun.id.desc()).limit(count)
+    ))
+
+
+def weekly_signal_shares(session: Session, signal: str, weeks: int, *, now: dt.datetime | None = None,
+                         source: str | None = None) -> list[tuple[dt.date, int, float]]:
+    """(Monday of the week, relevant pages first seen that week, share flagged with `signal`), for
+    the last `weeks` weeks up to this one, oldest first; by source when given."""
+    now = now or utcnow()
+    monday = (now - dt.timedelta(days=now.weekday())).date()
+    start = dt.datetime.combine(monday - dt.timedelta(weeks=weeks - 1), dt.time(), tzinfo=dt.UTC)
+    query = (select(Page.first_seen, getattr(Prediction, f"flag_{signal}"))
+             .join(Prediction, Prediction.id == Page.current_prediction_id)
+             .where(Page.first_seen >= start, Prediction.relevant.is_(True)))
+    if source is not None:
+        query = query.join(Source, Source.id == Page.source_id).where(Source.name == source)
+    counts: dict[dt.date, list[int]] = {monday - dt.timedelta(weeks=i): [0, 0] for i in range(weeks)}
+    for first_seen, flagged in session.execute(query):
+        week = first_seen.date() - dt.timedelta(days=first_seen.weekday())
+        if week in counts:
+            counts[week][0] += 1
+            counts[week][1] += int(bool(flagged))
+    return [(week, total, (flagged / total) if total else 0.0) for week, (total, flagged) in sorted(counts.items())]
+
+
+def source_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Source.name).order_by(Source.name)))
+
+
+# ---------------------------------------------------------------------------- the log
+def record_event(session: Session, rule_id: int, draft: EventDraft, channels: Sequence[Channel],
+                 due_at: dt.datetime | None = None) -> bool:
+    """Record an event and a pending delivery to each channel; False (and nothing stored) when an
+    event with its key is recorded already."""
+    key = draft.event_key[:300]
+    known = session.scalar(select(AlertEvent.id).where(AlertEvent.event_key == key))
+    insert_ignoring_conflicts(session, AlertEvent, [{
+        "rule_id": rule_id, "event_key": key, "kind": draft.kind, "summary": draft.summary[:1000],
+        "page_id": draft.page_id, "version_id": draft.version_id, "run_id": draft.run_id, "details": draft.details,
+        "created_at": utcnow(),
+    }], ["event_key"])
+    event_id = session.scalar(select(AlertEvent.id).where(AlertEvent.event_key == key))
+    # One delivery per event and channel (a unique key): an evaluation racing this one adds none.
+    unique = {channel.key: channel for channel in channels}
+    insert_ignoring_conflicts(session, AlertDelivery, [{
+        "event_id": event_id, "rule_id": rule_id, "channel_key": channel.key, "channel_shown": channel.shown[:500],
+        "status": "pending", "attempts": 0, "next_attempt_at": due_at or utcnow(),
+    } for channel in unique.values()], ["event_id", "channel_key"])
+    return known is None
+
+
+def due_deliveries(session: Session, now: dt.datetime | None = None) -> list[PendingDelivery]:
+    """Pending deliveries whose time has come, oldest event first."""
+    now = now or utcnow()
+    return _pending(session, (AlertDelivery.status == "pending") & (AlertDelivery.next_attempt_at <= now))
+
+
+def stale_claims(session: Session, now: dt.datetime | None = None) -> dict[str, list[PendingDelivery]]:
+    """Deliveries claimed by a process that is gone, by message key (see the module doc)."""
+    now = now or utcnow()
+    claimed = session.execute(select(AlertDelivery.id, AlertDelivery.claimed_host, AlertDelivery.claimed_pid,
+                                     AlertDelivery.claimed_at).where(AlertDelivery.status == "sending")).all()
+    me = Owner.this_process()
+    stale = [row.id for row in claimed
+             if (row.claimed_at is None or row.claimed_at < now - CLAIM_STALE_AFTER)
+             or (row.claimed_host is not None and row.claimed_pid is not None
+                 and Owner(row.claimed_host, row.claimed_pid).is_here and row.claimed_pid != me.pid
+                 and not process_alive(row.claimed_pid))]
+    groups: dict[str, list[PendingDelivery]] = {}
+    for delivery in _pending(session, AlertDelivery.id.in_(stale)) if stale else []:
+        groups.setdefault(delivery.message_key or f"d{delivery.delivery_id}", []).append(delivery)
+    return groups
+
+
+def _pending(session: Session, condition) -> list[PendingDelivery]:
+    rows = session.execute(
+        select(AlertDelivery.id, AlertDelivery.rule_id, AlertDelivery.channel_key, AlertDelivery.attempts,
+               AlertDelivery.message_key, AlertEvent.id, AlertEvent.summary, AlertEvent.details, AlertEvent.created_at)
+        .join(AlertEvent, AlertEvent.id == AlertDelivery.event_id).where(condition)
+        .order_by(AlertEvent.id, AlertDelivery.id)
+    ).all()
+    return [PendingDelivery(*row) for row in rows]
+
+
+def messages_sent_since(session: Session, rule_id: int, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """How many messages went out for a rule since `since`, and when the oldest of them went."""
+    count, oldest = session.execute(
+        select(func.count(func.distinct(AlertDelivery.message_key)), func.min(AlertDelivery.sent_at))
+        .where(AlertDelivery.rule_id == rule_id, AlertDelivery.status == "sent", AlertDelivery.sent_at >= since)
+    ).one()
+    return int(count or 0), oldest
+
+
+def claim(session: Session, delivery_ids: Iterable[int], message_key: str, *, take_over: bool = False,
+          now: dt.datetime | None = None) -> list[int]:
+    """Claim deliveries for this process under `message_key`: those still pending (or, with
+    `take_over`, still claimed by a process that is gone), each attempt counted. The ids claimed."""
+    ids = list(delivery_ids)
+    if not ids:
+        return []
+    me = Owner.this_process()
+    status = "sending" if take_over else "pending"
+    claimed = session.execute(
+        update(AlertDelivery).where(AlertDelivery.id.in_(ids), AlertDelivery.status == status)
+        .values(status="sending", message_key=message_key, claimed_host=me.host, claimed_pid=me.pid,
+                claimed_at=now or utcnow(), attempts=AlertDelivery.attempts + (0 if take_over else 1))
+        .returning(AlertDelivery.id), execution_options={"synchronize_session": False},
+    ).scalars().all()
+    return sorted(claimed)
+
+
+def mark_sent(session: Session, delivery_ids: Iterable[int], now: dt.datetime | None = None) -> None:
+    session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(list(delivery_ids)))
+                    .values(status="sent", sent_at=now or utcnow(), last_error=None),
+                    execution_options={"synchronize_session": False})
+
+
+def mark_unsent(session: Session, delivery_ids: Iterable[int], error: str, *, retry_at: dt.datetime | None) -> None:
+    """A send that failed: pending again from `retry_at`, or failed for good when it is None."""
+    values: dict[str, Any] = {"last_error": error[:1000], "message_key": None, "claimed_host": None, "claimed_pid": None}
+    if retry_at is None:
+        values["status"] = "failed"
+    else:
+        values.update(status="pending", next_attempt_at=retry_at)
+    session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(list(delivery_ids))).values(**values),
+                    execution_options={"synchronize_session": False})
+
+
+def postpone(session: Session, delivery_ids: Iterable[int], until: dt.datetime) -> None:
+    """Pending deliveries held back (a rule's hourly cap) until `until`."""
+    session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(list(delivery_ids)),
+                                                AlertDelivery.status == "pending")
+                    .values(next_attempt_at=until), execution_options={"synchronize_session": False})
+
+
+_STATUS_ORDER = {"pending": 0, "sending": 1, "failed": 2, "sent": 3}
+
+
+def recent_events(session: Session, limit: int = 100) -> list[EventRecord]:
+    """The newest events, newest first, with each delivery's status (channels masked)."""
+    rows = session.execute(
+        select(AlertEvent, AlertRule.name).join(AlertRule, AlertRule.id == AlertEvent.rule_id)
+        .order_by(AlertEvent.id.desc()).limit(limit)
+    ).all()
+    deliveries: dict[int, list[dict[str, Any]]] = {}
+    if rows:
+        for d in session.scalars(select(AlertDelivery).where(AlertDelivery.event_id.in_([e.id for e, _ in rows]))
+                                 .order_by(AlertDelivery.id)):
+            deliveries.setdefault(d.event_id, []).append({
+                "channel": d.channel_shown, "status": d.status, "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None, "error": d.last_error,
+            })
+    records = []
+    for event, rule_name in rows:
+        mine = deliveries.get(event.id, [])
+        status = min((d["status"] for d in mine), key=_STATUS_ORDER.__getitem__) if mine else "no channel"
+        records.append(EventRecord(id=event.id, rule=rule_name, kind=event.kind, summary=event.summary,
+                                   created_at=event.created_at.isoformat(), status=status, deliveries=mine))
+    return records
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    """Deliveries by status."""
+    return {status: int(n) for status, n in session.execute(
+        select(AlertDelivery.status, func.count()).group_by(AlertDelivery.status))}
