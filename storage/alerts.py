@@ -198,6 +198,27 @@ def mask_channel(url: str) -> str:
     return f"{scheme}://{userinfo}{host}{rest}"
 
 
+def hide_secrets(text: str, urls: Iterable[str]) -> str:
+    """`text` (a library's error message, say) with every part of these channel URLs that
+    `mask_channel` hides replaced by `***`: whole URLs first, then their user names, passwords,
+    path segments and query values."""
+    secrets: set[str] = set()
+    for url in urls:
+        secrets.add(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        secrets.update(p for p in (parts.username, parts.password) if p)
+        secrets.update(seg for seg in parts.path.split("/") if seg)
+        secrets.update(value for pair in parts.query.split("&") for value in pair.split("=")[1:] if value)
+        if parts.hostname and not _looks_like_host(parts.hostname):
+            secrets.add(parts.hostname)
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _looks_like_host(host: str) -> bool:
     if host == "localhost":
         return True
