@@ -265,3 +265,63 @@ def test_the_log_works_on_postgresql(app, webhook_receiver):
     store_pages(app, [f"https://clinic.example/p{i}" for i in range(3)])
     assert evaluate_alerts(app) == 3
     assert deliver_pending(app).messages == 1 and statuses(app) == {"sent": 3}
+
+
+# ---------------------------------------------------------------------------- the demo site, crawled twice
+CURE_PARAGRAPH = ("Update from the clinic: our stem cell injections cure multiple sclerosis completely, "
+                  "and every patient we treated walked out free of MS for good.")
+
+
+def test_demo_site_recrawl_after_changes_gives_exactly_the_expected_events(app, demo_site, smtp_receiver,
+                                                                           webhook_receiver):
+    from hypewatch.dispatch import run_crawls
+    from storage.models import DocumentVersion, Page, Prediction
+
+    feed = next(s for s in demo_site.sources() if s.kind == "feed")
+    add(app, "high hype", "new_page", [webhook_receiver.url()], min_hype=60)
+    add(app, "cure added", "changed_page", [smtp_receiver.url()], signals=("cure_claim",))
+    add(app, "health", "crawl_health", [webhook_receiver.url()])
+    first = run_crawls(app, [feed])[0]
+    assert first.ok and first.pages_new > 10
+
+    with app.database.session() as session:
+        stored = session.execute(select(Page.id, Page.url, DocumentVersion.text, Prediction.relevant,
+                                        Prediction.hype_score, Prediction.flag_cure_claim)
+                                 .join(DocumentVersion, DocumentVersion.id == Page.current_version_id)
+                                 .join(Prediction, Prediction.id == Page.current_prediction_id)).all()
+    high = {row.url for row in stored if row.relevant and row.hype_score >= 60}
+    assert high, "the demo feed has high-hype pages"
+    [digest] = webhook_receiver.received()  # one message for the whole crawl
+    assert f"Alert rule 'high hype' fired {len(high)} time(s)." in digest.body["message"]
+    assert all(url in digest.body["message"] for url in high)
+    assert smtp_receiver.received() == []
+
+    # One page starts claiming a cure; another gets a harmless edit.
+    by_url = {demo_site.article_url(a): a for a in demo_site.articles}
+    candidates = [row for row in stored if row.relevant and not row.flag_cure_claim and row.url in by_url]
+    cured = next(row for row in candidates
+                 if app.model.score(row.text + "\n\n" + CURE_PARAGRAPH).signals["cure_claim"].flagged)
+    edited = next(row for row in candidates if row.url != cured.url
+                  and not app.model.score(row.text + "\n\nUpdate: corrected a typo in the second paragraph of this "
+                                          "article.").signals["cure_claim"].flagged)
+    demo_site.revise(by_url[cured.url], CURE_PARAGRAPH)
+    demo_site.revise(by_url[edited.url], "Update: corrected a typo in the second paragraph of this article.")
+    second = run_crawls(app, [feed])[0]
+    assert second.ok and second.pages_changed == 2 and second.pages_new == 0
+
+    with app.database.session() as session:
+        events = list(session.scalars(select(AlertEvent).order_by(AlertEvent.id)))
+    assert sorted(e.kind for e in events) == ["changed_page"] + ["new_page"] * len(high)
+    [change] = [e for e in events if e.kind == "changed_page"]
+    assert "adds cure_claim" in change.summary and change.page_id == cured.id
+    assert any("cure multiple sclerosis completely" in s for s in change.details["added"])
+    assert len(webhook_receiver.received()) == 1  # nothing new for the other rules
+    [mail] = smtp_receiver.received()
+    assert "cure added" in mail.subject and "adds cure_claim" in mail.subject
+    for body in (mail.part("text/plain"), mail.part("text/html")):
+        assert "cure multiple sclerosis completely" in body
+        assert cured.url in body and f"/articles/{cured.id}" in body
+    assert statuses(app) == {"sent": len(high) + 1}
+    if os.environ.get("HYPEWATCH_SHOW_ALERTS"):  # how the README's example messages were made
+        print(f"\n--- webhook\n{digest.body['title']}\n{digest.body['message']}\n--- email\nSubject: {mail.subject}\n"
+              f"{mail.part('text/plain')}\n--- html\n{mail.part('text/html')}")
