@@ -149,6 +149,15 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class SendOutcome:
+    """How sending one message to one channel went (a test message, say): the channel masked."""
+
+    channel: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class PendingDelivery:
     """A delivery ready to go out, with its event."""
 

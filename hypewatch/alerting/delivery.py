@@ -34,6 +34,7 @@ from hypewatch.alerting.rules import channels_of
 from hypewatch.app import Hypewatch
 from storage.alerts import (
     PendingDelivery,
+    SendOutcome,
     channel_key,
     claim,
     due_deliveries,
@@ -67,13 +68,6 @@ class DeliveryReport:
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    channel: str  # masked
-    ok: bool
-    error: str | None = None
 
 
 def deliver_pending(app: Hypewatch, *, now: dt.datetime | None = None) -> DeliveryReport:
