@@ -8,7 +8,7 @@ from typing import Any
 
 from classifier.signals import SIGNALS
 from dashboard.errors import BadRequest
-from storage.alerts import DIGESTS, RULE_KINDS, RuleDraft, RuleParams
+from storage.alert_rules import DIGESTS, RULE_KINDS, RuleDraft, RuleParams
 
 MAX_CHANNELS = 10
 

@@ -22,7 +22,8 @@ from dashboard.security import CSRF_COOKIE, CSRF_FIELD, csrf_tokens_match
 from dashboard.serialise import prediction_dict
 from dashboard.state import BoardDep, ReaderDep
 from dashboard.textview import Mark, diff_versions, evidence_marks, highlight
-from storage.alerts import RULE_KINDS, AlertRuleError, add_rule, remove_rule
+from storage.alert_rules import RULE_KINDS, AlertRuleError
+from storage.alerts import add_rule, remove_rule
 from storage.errors import NotFound as StorageNotFound
 from storage.labels import add_label
 from storage.models import Label

@@ -35,6 +35,7 @@ from dashboard.figures import (
 from dashboard.filters import ArticleFilters
 from dashboard.search import SearchIndex
 from storage import alerts as alert_log
+from storage.alert_rules import mask_channel
 from storage.models import MAX_ROW_ID
 
 TOP_DOMAINS = 8
@@ -147,5 +148,5 @@ class Reader:
 
     def alerts(self, default_channels: Sequence[str], limit: int = 100) -> AlertsView:
         """The rules, the default channels (masked) and the newest `limit` events."""
-        return AlertsView(alert_log.list_rules(self.session), [alert_log.mask_channel(url) for url in default_channels],
+        return AlertsView(alert_log.list_rules(self.session), [mask_channel(url) for url in default_channels],
                           alert_log.recent_events(self.session, limit), alert_log.delivery_counts(self.session))

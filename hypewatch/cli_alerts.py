@@ -15,7 +15,7 @@ import click
 from classifier.signals import SIGNALS
 from hypewatch.app import Hypewatch
 from hypewatch.errors import HypewatchError
-from storage.alerts import DIGESTS, RULE_KINDS, RuleDraft, RuleParams
+from storage.alert_rules import DIGESTS, RULE_KINDS, RuleDraft, RuleParams
 
 
 class AlertTestFailed(HypewatchError):
@@ -81,7 +81,8 @@ def add(app: Hypewatch, name: str, kind: str, signals: tuple[str, ...], sources:
 @click.pass_obj
 def list_(app: Hypewatch, as_json: bool, events: int) -> None:
     """The rules, and the recent events with their delivery status (channels masked)."""
-    from storage.alerts import list_rules, mask_channel, recent_events
+    from storage.alert_rules import mask_channel
+    from storage.alerts import list_rules, recent_events
 
     with app.database.session() as session:
         rules = list_rules(session)

@@ -1,9 +1,8 @@
 """Alert rules and the alert log: the rules analysts keep, each event a rule fired on (recorded once,
 by its event key), and each event's delivery to each channel.
 
-The rule kinds and their parameters are defined here once (`RULE_KINDS`, `RuleParams`), so the CLI
-and the dashboard create rules the same way. Evaluating rules and sending messages is
-`hypewatch.alerting`'s; this module only stores and reads.
+What a rule is (its kinds and parameters) is `storage.alert_rules`'s; evaluating rules and sending
+messages is `hypewatch.alerting`'s; this module only stores and reads.
 
 A delivery goes pending -> sending (claimed by one process, with the key of the message it goes
 out in) -> sent; a failed attempt goes back to pending with a later `next_attempt_at`, or to
@@ -18,17 +17,22 @@ A channel is an Apprise URL and may carry secrets (passwords, tokens). The log n
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.errors import NotFound, StorageError
+from storage.alert_rules import (
+    DIGESTS,
+    RULE_KINDS,
+    AlertRuleError,
+    Channel,
+    RuleDraft,
+    mask_channel,
+)
+from storage.errors import NotFound
 from storage.models import (
     SIGNAL_NAMES,
     AlertDelivery,
@@ -44,68 +48,9 @@ from storage.models import (
 from storage.owners import Owner, process_alive
 from storage.upsert import insert_ignoring_conflicts
 
-RULE_KINDS = ("new_page", "changed_page", "crawl_health", "trend")
-DIGESTS = ("burst", "daily")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 # A claim is taken over at once when its process (on this host) is gone, or after this long anywhere.
 CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
-
-
-class AlertRuleError(StorageError):
-    """A rule cannot be stored as given (unknown kind, bad parameter, a name already taken)."""
-
-
-@dataclass(frozen=True)
-class RuleParams:
-    """Every parameter a rule may have; each kind reads the ones it needs (see the README's Alerts).
-
-    Filters (new and changed pages): `sources`, `domains`, `languages` (any of each; empty: all) and
-    `query` (every word in the title or text, as the article list's search). `signals`: a new page
-    fires when it carries any of them; a changed page when it *adds* any of them (empty: any signal).
-    """
-
-    min_hype: float | None = None  # new_page: hype score at least this
-    signals: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    query: str | None = None
-    hype_rise: float | None = None  # changed_page: hype raised by at least this
-    risk_disclosure_dropped: bool = False  # changed_page: the risk disclosure went away
-    on_failed: bool = True  # crawl_health: a failed (or timed-out) run
-    on_silent: bool = True  # crawl_health: a source gone silent
-    drop_ratio: float | None = 0.5  # crawl_health: pages found below this share of the previous runs' median
-    previous_runs: int = 3  # crawl_health and trend: how many earlier runs / weeks make the baseline
-    per_source: bool = False  # trend: per source as well as overall
-    margin: float = 0.1  # trend: share above the highest of the previous weeks by at least this
-    min_pages: int = 5  # trend: a week counts with at least this many relevant pages
-
-    def to_dict(self) -> dict[str, Any]:
-        default = RuleParams()
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v != getattr(default, k)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RuleParams:
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise AlertRuleError(f"unknown rule parameter(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            values[name] = tuple(str(v) for v in value) if isinstance(getattr(cls(), name), tuple) else value
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class RuleDraft:
-    """A rule as an analyst asks for it."""
-
-    name: str
-    kind: str
-    params: RuleParams = field(default_factory=RuleParams)
-    channels: tuple[str, ...] = ()  # Apprise URLs; empty: the channels of the settings
-    digest: str = "burst"
-    max_per_hour: int = 4
 
 
 @dataclass(frozen=True)
@@ -134,18 +79,6 @@ class EventDraft:
     page_id: int | None = None
     version_id: int | None = None
     run_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A channel as the log names it: its key and its masked URL (never the URL itself)."""
-
-    key: str
-    shown: str
-
-    @classmethod
-    def of(cls, url: str) -> Channel:
-        return cls(channel_key(url), mask_channel(url))
 
 
 @dataclass(frozen=True)
@@ -183,61 +116,6 @@ class EventRecord:
     created_at: str
     status: str  # the least advanced of its deliveries': pending < sending < failed < sent (none: "no channel")
     deliveries: list[dict[str, Any]]
-
-
-# ---------------------------------------------------------------------------- channels
-def channel_key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
-
-
-def mask_channel(url: str) -> str:
-    """A channel URL with everything that may be secret hidden: only the scheme and a host name (one
-    with a dot, or an IP address) are kept; user names, passwords, tokens in the path or the query,
-    and "hosts" that are really tokens (`slack://TOKEN/...`) become `***`."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-    except ValueError:
-        return "***"
-    scheme = parts.scheme.lower() if parts.scheme.isalnum() else "?"
-    if not _looks_like_host(host):
-        host = "***"
-    userinfo = "***@" if "@" in parts.netloc else ""
-    rest = "/***" if parts.path.strip("/") or parts.query or parts.fragment else ""
-    return f"{scheme}://{userinfo}{host}{rest}"
-
-
-def hide_secrets(text: str, urls: Iterable[str]) -> str:
-    """`text` (a library's error message, say) with every part of these channel URLs that
-    `mask_channel` hides replaced by `***`: whole URLs first, then their user names, passwords,
-    path segments and query values."""
-    secrets: set[str] = set()
-    for url in urls:
-        secrets.add(url)
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            continue
-        secrets.update(p for p in (parts.username, parts.password) if p)
-        secrets.update(seg for seg in parts.path.split("/") if seg)
-        secrets.update(value for pair in parts.query.split("&") for value in pair.split("=")[1:] if value)
-        if parts.hostname and not _looks_like_host(parts.hostname):
-            secrets.add(parts.hostname)
-    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _looks_like_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    labels = host.split(".")
-    return len(labels) > 1 and all(label and label.replace("-", "").isalnum() for label in labels)
 
 
 # ---------------------------------------------------------------------------- rules
@@ -337,14 +215,16 @@ class VersionFacts:
 
 def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[VersionFacts]:
     """The document versions stored after version `after_id`, oldest first, at most `limit`."""
+    # Only the columns an alert needs (never the raw HTML).
     rows = session.execute(
-        select(DocumentVersion, Page.url, Page.domain, Source.name)
+        select(DocumentVersion.id, DocumentVersion.page_id, DocumentVersion.title, DocumentVersion.language,
+               DocumentVersion.text, Page.url, Page.domain, Source.name)
         .join(Page, Page.id == DocumentVersion.page_id).outerjoin(Source, Source.id == Page.source_id)
         .where(DocumentVersion.id > after_id).order_by(DocumentVersion.id).limit(limit)
     ).all()
     if not rows:
         return []
-    page_ids = {version.page_id for version, *_ in rows}
+    page_ids = {row.page_id for row in rows}
     earlier: dict[int, list[int]] = {}
     for version_id, page_id in session.execute(
         select(DocumentVersion.id, DocumentVersion.page_id).where(DocumentVersion.page_id.in_(page_ids))
@@ -352,11 +232,11 @@ def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[V
     ):
         earlier.setdefault(page_id, []).append(version_id)
     previous_of = {}
-    for version, *_ in rows:
-        ids = [v for v in earlier[version.page_id] if v < version.id]
+    for row in rows:
+        ids = [v for v in earlier[row.page_id] if v < row.id]
         if ids:
-            previous_of[version.id] = ids[-1]
-    wanted = {version.id for version, *_ in rows} | set(previous_of.values())
+            previous_of[row.id] = ids[-1]
+    wanted = {row.id for row in rows} | set(previous_of.values())
     newest = select(func.max(Prediction.id)).where(Prediction.version_id.in_(wanted)).group_by(Prediction.version_id)
     predictions = {p.version_id: p for p in session.scalars(select(Prediction).where(Prediction.id.in_(newest)))}
     texts = dict(session.execute(select(DocumentVersion.id, DocumentVersion.text)
@@ -366,12 +246,13 @@ def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[V
         return {name: bool(getattr(prediction, f"flag_{name}")) for name in SIGNAL_NAMES} if prediction else {}
 
     facts = []
-    for version, url, domain, source in rows:
+    for version in rows:
         prediction = predictions.get(version.id)
         previous_id = previous_of.get(version.id)
         previous = predictions.get(previous_id) if previous_id else None
         facts.append(VersionFacts(
-            version_id=version.id, page_id=version.page_id, url=url, domain=domain, source=source,
+            version_id=version.id, page_id=version.page_id, url=version.url, domain=version.domain,
+            source=version.name,
             title=version.title, language=version.language, text=version.text,
             relevant=prediction.relevant if prediction else None,
             hype_score=prediction.hype_score if prediction else None, flags=flags(prediction),

@@ -14,7 +14,8 @@ from hypewatch.alerting.delivery import deliver_pending
 from hypewatch.alerting.rules import evaluate_alerts
 from hypewatch.app import Hypewatch
 from hypewatch.serving import build_dashboard
-from storage.alerts import RuleDraft, add_rule
+from storage.alert_rules import RuleDraft
+from storage.alerts import add_rule
 
 SECRET = "dash-Secret-77"
 

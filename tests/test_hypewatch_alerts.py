@@ -20,7 +20,8 @@ from hypewatch.alerting.delivery import deliver_pending, send_test
 from hypewatch.alerting.messages import DigestEntry, compose
 from hypewatch.alerting.rules import evaluate_alerts, sentence_changes
 from hypewatch.app import Hypewatch
-from storage.alerts import RuleDraft, RuleParams, add_rule, recent_events
+from storage.alert_rules import RuleDraft, RuleParams
+from storage.alerts import add_rule, recent_events
 from storage.documents import ExtractedDocument, PredictionScores
 from storage.models import SIGNAL_NAMES, AlertDelivery, AlertEvent
 from storage.repository import register_model_version, upsert_source

@@ -7,19 +7,15 @@ import datetime as dt
 
 import pytest
 
+from storage.alert_rules import AlertRuleError, Channel, RuleDraft, RuleParams, mask_channel
 from storage.alerts import (
-    AlertRuleError,
-    Channel,
     EventDraft,
-    RuleDraft,
-    RuleParams,
     add_rule,
     claim,
     due_deliveries,
     list_rules,
     mark_sent,
     mark_unsent,
-    mask_channel,
     messages_sent_since,
     recent_events,
     record_event,

@@ -32,17 +32,15 @@ from sqlalchemy import select
 from hypewatch.alerting.messages import DigestEntry, Message, compose
 from hypewatch.alerting.rules import channels_of
 from hypewatch.app import Hypewatch
+from storage.alert_rules import channel_key, hide_secrets, mask_channel
 from storage.alerts import (
     PendingDelivery,
     SendOutcome,
-    channel_key,
     claim,
     due_deliveries,
     find_rule,
-    hide_secrets,
     mark_sent,
     mark_unsent,
-    mask_channel,
     messages_sent_since,
     postpone,
     recent_events,

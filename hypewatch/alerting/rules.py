@@ -27,10 +27,9 @@ from classifier.signals import SIGNAL_INFO, SIGNALS
 from classifier.text import split_sentences
 from hypewatch.alerting.messages import event_details
 from hypewatch.app import Hypewatch
+from storage.alert_rules import Channel, RuleParams
 from storage.alerts import (
-    Channel,
     EventDraft,
-    RuleParams,
     VersionFacts,
     advance_rule,
     enabled_rules,
