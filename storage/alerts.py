@@ -103,6 +103,8 @@ class PendingDelivery:
     summary: str
     details: dict[str, Any]
     created_at: dt.datetime
+    claimed_host: str | None = None  # of a claim being taken over
+    claimed_pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,8 @@ def stale_claims(session: Session, now: dt.datetime | None = None) -> dict[str, 
 def _pending(session: Session, condition) -> list[PendingDelivery]:
     rows = session.execute(
         select(AlertDelivery.id, AlertDelivery.rule_id, AlertDelivery.channel_key, AlertDelivery.attempts,
-               AlertDelivery.message_key, AlertEvent.id, AlertEvent.summary, AlertEvent.details, AlertEvent.created_at)
+               AlertDelivery.message_key, AlertEvent.id, AlertEvent.summary, AlertEvent.details, AlertEvent.created_at,
+               AlertDelivery.claimed_host, AlertDelivery.claimed_pid)
         .join(AlertEvent, AlertEvent.id == AlertDelivery.event_id).where(condition)
         .order_by(AlertEvent.id, AlertDelivery.id)
     ).all()
@@ -370,19 +373,27 @@ def messages_sent_since(session: Session, rule_id: int, since: dt.datetime) -> t
     return int(count or 0), oldest
 
 
-def claim(session: Session, delivery_ids: Iterable[int], message_key: str, *, take_over: bool = False,
-          now: dt.datetime | None = None) -> list[int]:
-    """Claim deliveries for this process under `message_key`: those still pending (or, with
-    `take_over`, still claimed by a process that is gone), each attempt counted. The ids claimed."""
+def claim(session: Session, delivery_ids: Iterable[int], message_key: str, *,
+          take_over_from: tuple[str | None, int | None] | None = None, now: dt.datetime | None = None) -> list[int]:
+    """Claim deliveries for this process under `message_key`: those still pending, each attempt
+    counted; or, with `take_over_from` (host, pid), those still claimed by that process, which is
+    gone (so two processes taking over the same claim cannot both win). The ids claimed."""
     ids = list(delivery_ids)
     if not ids:
         return []
     me = Owner.this_process()
-    status = "sending" if take_over else "pending"
+    if take_over_from is None:
+        condition = AlertDelivery.status == "pending"
+    else:
+        host, pid = take_over_from
+        condition = ((AlertDelivery.status == "sending") & (AlertDelivery.message_key == message_key)
+                     & (AlertDelivery.claimed_host.is_(None) if host is None else AlertDelivery.claimed_host == host)
+                     & (AlertDelivery.claimed_pid.is_(None) if pid is None else AlertDelivery.claimed_pid == pid))
     claimed = session.execute(
-        update(AlertDelivery).where(AlertDelivery.id.in_(ids), AlertDelivery.status == status)
+        update(AlertDelivery).where(AlertDelivery.id.in_(ids), condition)
         .values(status="sending", message_key=message_key, claimed_host=me.host, claimed_pid=me.pid,
-                claimed_at=now or utcnow(), attempts=AlertDelivery.attempts + (0 if take_over else 1))
+                claimed_at=now or utcnow(),
+                attempts=AlertDelivery.attempts + (0 if take_over_from is not None else 1))
         .returning(AlertDelivery.id), execution_options={"synchronize_session": False},
     ).scalars().all()
     return sorted(claimed)

@@ -89,3 +89,29 @@ def test_an_event_is_recorded_once_with_one_delivery_per_channel(db):
         assert messages_sent_since(session, rule.id, utcnow() - dt.timedelta(hours=1))[0] == 1
         [event] = recent_events(session)
         assert event.status == "failed" and sorted(d["status"] for d in event.deliveries) == ["failed", "sent"]
+
+
+def test_a_claim_of_a_dead_process_is_taken_over_once_under_its_message_key(db):
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from storage.alerts import stale_claims
+    from storage.models import AlertDelivery
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with db.session() as session:
+        rule = add_rule(session, RuleDraft("r", "new_page"))
+        record_event(session, rule.id, EventDraft("k1", "new_page", "one", {}), [Channel.of("json://a.example.org/x")])
+        [delivery] = due_deliveries(session)
+        assert claim(session, [delivery.delivery_id], "m1") == [delivery.delivery_id]
+        session.execute(update(AlertDelivery).values(claimed_pid=gone.pid))  # its process died after claiming
+    with db.session() as session:
+        [(key, [stale])] = stale_claims(session).items()
+        assert key == "m1" and stale.claimed_pid == gone.pid
+        owner = (stale.claimed_host, stale.claimed_pid)
+        assert claim(session, [stale.delivery_id], "m1", take_over_from=owner) == [stale.delivery_id]
+        assert claim(session, [stale.delivery_id], "m1", take_over_from=owner) == []  # a second taker gets nothing
+        assert stale_claims(session) == {}  # claimed by this live process now

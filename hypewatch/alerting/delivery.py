@@ -77,7 +77,8 @@ def deliver_pending(app: Hypewatch, *, now: dt.datetime | None = None) -> Delive
     urls = _channel_urls(rules.values(), app.settings.alert_channels)
     for message_key, group in stale.items():
         with app.database.session() as session:
-            claimed = set(claim(session, [d.delivery_id for d in group], message_key, take_over=True))
+            claimed = set(claim(session, [d.delivery_id for d in group], message_key,
+                                take_over_from=(group[0].claimed_host, group[0].claimed_pid)))
         mine = [d for d in group if d.delivery_id in claimed]
         if mine:
             logger.warning("alerts: sending again message %s, left unrecorded by a process that is gone", message_key)
