@@ -67,12 +67,12 @@ def add(app: Hypewatch, name: str, kind: str, signals: tuple[str, ...], sources:
                         query=query or None, hype_rise=hype_rise, risk_disclosure_dropped=risk_dropped,
                         on_failed=not no_failed, on_silent=not no_silent, drop_ratio=drop_ratio,
                         previous_runs=previous, per_source=per_source, margin=margin)
-    if not channels and not app.settings.alert_channels:
-        click.echo("hypewatch: warning: the rule names no channel and HYPEWATCH_ALERT_CHANNELS is not set; "
-                   "its events are logged, not sent", err=True)
     with app.database.session() as session:
         record = add_rule(session, RuleDraft(name, kind, params, channels, digest, max_per_hour))
     click.echo(f"added alert rule {record.id} {record.name!r} ({record.kind})")
+    if not channels and not app.settings.alert_channels:
+        click.echo("hypewatch: warning: the rule names no channel and HYPEWATCH_ALERT_CHANNELS is not set; "
+                   "its events are logged, not sent", err=True)
 
 
 @alerts.command("list")

@@ -326,3 +326,23 @@ def test_demo_site_recrawl_after_changes_gives_exactly_the_expected_events(app, 
     if os.environ.get("HYPEWATCH_SHOW_ALERTS"):  # how the README's example messages were made
         print(f"\n--- webhook\n{digest.body['title']}\n{digest.body['message']}\n--- email\nSubject: {mail.subject}\n"
               f"{mail.part('text/plain')}\n--- html\n{mail.part('text/html')}")
+
+
+def test_the_alerts_commands_add_list_and_remove_rules(run_cli):
+    added = run_cli("alerts", "add", "cures", "--kind", "changed_page", "--signal", "cure_claim", "--risk-dropped",
+                    "--channel", "json://hooks.example.org/x", "--max-per-hour", "2")
+    assert added.exit_code == 0 and "added alert rule 1 'cures' (changed_page)" in added.stdout
+    again = run_cli("alerts", "add", "cures", "--kind", "new_page")
+    assert again.exit_code == 2 and again.stderr.strip() == "hypewatch: error: a rule named 'cures' exists already"
+    listed = run_cli("alerts", "list", "--json")
+    [rule] = __import__("json").loads(listed.stdout)["rules"]
+    assert rule["params"] == {"signals": ["cure_claim"], "risk_disclosure_dropped": True}
+    assert rule["channels"] == ["json://hooks.example.org/***"] and rule["max_per_hour"] == 2
+    assert run_cli("alerts", "remove", "cures").exit_code == 0
+    missing = run_cli("alerts", "remove", "cures")
+    assert missing.exit_code == 2 and missing.stderr.strip() == "hypewatch: error: no alert rule 'cures'"
+    assert "no alert rules" in run_cli("alerts", "list").stdout
+    untested = run_cli("alerts", "add", "quiet", "--kind", "trend")
+    assert untested.exit_code == 0 and "names no channel" in untested.stderr
+    test = run_cli("alerts", "test", "quiet")
+    assert test.exit_code == 2 and "has no channel" in test.stderr and "Traceback" not in test.stderr
