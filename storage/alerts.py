@@ -204,6 +204,7 @@ class VersionFacts:
     title: str | None
     language: str | None
     text: str
+    fetched_at: dt.datetime
     relevant: bool | None
     hype_score: float | None
     flags: dict[str, bool]
@@ -220,7 +221,7 @@ def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[V
     # Only the columns an alert needs (never the raw HTML).
     rows = session.execute(
         select(DocumentVersion.id, DocumentVersion.page_id, DocumentVersion.title, DocumentVersion.language,
-               DocumentVersion.text, Page.url, Page.domain, Source.name)
+               DocumentVersion.text, DocumentVersion.fetched_at, Page.url, Page.domain, Source.name)
         .join(Page, Page.id == DocumentVersion.page_id).outerjoin(Source, Source.id == Page.source_id)
         .where(DocumentVersion.id > after_id).order_by(DocumentVersion.id).limit(limit)
     ).all()
@@ -255,7 +256,7 @@ def versions_after(session: Session, after_id: int, limit: int = 1000) -> list[V
         facts.append(VersionFacts(
             version_id=version.id, page_id=version.page_id, url=version.url, domain=version.domain,
             source=version.name,
-            title=version.title, language=version.language, text=version.text,
+            title=version.title, language=version.language, text=version.text, fetched_at=version.fetched_at,
             relevant=prediction.relevant if prediction else None,
             hype_score=prediction.hype_score if prediction else None, flags=flags(prediction),
             details=dict(prediction.details or {}) if prediction else {},

@@ -346,3 +346,28 @@ def test_the_alerts_commands_add_list_and_remove_rules(run_cli):
     assert untested.exit_code == 0 and "names no channel" in untested.stderr
     test = run_cli("alerts", "test", "quiet")
     assert test.exit_code == 2 and "has no channel" in test.stderr and "Traceback" not in test.stderr
+
+
+def test_a_version_committed_late_with_a_lower_id_is_still_evaluated(app, webhook_receiver):
+    """On PostgreSQL a crawl can commit version 2 after another crawl committed version 3: the rule
+    must not have moved past it."""
+    from storage.models import DocumentVersion, Page, Prediction
+
+    add(app, "late", "new_page", [webhook_receiver.url()], query="latecomer")
+    store_pages(app, ["https://clinic.example/l01", "https://clinic.example/l02", "https://clinic.example/l03"])
+    with app.database.session() as session:  # leave a gap at the second version's id
+        gap = session.scalars(select(Page).where(Page.url.like("%/l02"))).one()
+        gap_version = gap.current_version_id
+        session.delete(gap)
+    assert evaluate_alerts(app) == 0
+    with app.database.session() as session:  # a page whose version got the lower id commits only now
+        late = Page(url="https://clinic.example/l04", domain="clinic.example")
+        session.add(late)
+        session.flush()
+        session.add(DocumentVersion(id=gap_version, page_id=late.id, fingerprint="f" * 64, title="Late",
+                                    text="Stem cells for MS, a latecomer. " + CURE_SENTENCE))
+        session.flush()
+        row = {"version_id": gap_version, "model_version": "hm-000000000000", "relevance": 0.99, "relevant": True,
+               "hype_score": 80.0, "details": {}}
+        session.add(Prediction(**row))
+    assert evaluate_alerts(app) == 1

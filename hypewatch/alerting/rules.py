@@ -1,8 +1,9 @@
 """Evaluating alert rules: what each kind fires on, recorded once per event key in the alert log.
 
 Every rule remembers how far it has been evaluated (the newest document version and crawl run it
-has looked at), so evaluating twice, or from two processes at once, records each event once (the
-event key is unique), and a new rule fires only on what happens after it was made.
+has looked at, less the versions still settling), so evaluating twice, or from two processes at
+once, records each event once (the event key is unique), and a new rule fires only on what
+happens after it was made.
 
 - **new_page**: a page's first stored version, relevant, with a hype score of at least `min_hype`
   and/or carrying any of `signals`, within the rule's sources, domains, languages and query.
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 BATCH = 500  # document versions read per transaction
 MAX_SENTENCES = 10  # added or removed sentences an event keeps
+# Versions stored this recently are looked at again at the next evaluation (their events are not
+# recorded twice): on PostgreSQL a crawl's transaction can commit a version whose id is lower than
+# ids another crawl already committed, and a cursor past it would never see it.
+SETTLING = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -92,18 +97,22 @@ def _due_at(app: Hypewatch, rule: AlertRule) -> dt.datetime:
 def _evaluate_pages(app: Hypewatch, rule: AlertRule, params: RuleParams, channels: list[Channel],
                     due_at: dt.datetime) -> int:
     recorded = 0
-    cursor = rule.last_version_id
+    scanned = rule.last_version_id
+    cutoff = utcnow() - SETTLING
+    held: int | None = None  # the first version still settling: the rule's cursor stays below it
     while True:
         with app.database.session() as session:
-            facts = versions_after(session, cursor, BATCH)
+            facts = versions_after(session, scanned, BATCH)
             if not facts:
                 break
             for fact in facts:
                 draft = page_event(rule, params, fact, app.settings.dashboard_url)
                 if draft is not None and record_event(session, rule.id, draft, channels, due_at):
                     recorded += 1
-            cursor = facts[-1].version_id
-            advance_rule(session, rule.id, version_id=cursor)
+                if held is None and fact.fetched_at >= cutoff:
+                    held = fact.version_id
+            scanned = facts[-1].version_id
+            advance_rule(session, rule.id, version_id=scanned if held is None else held - 1)
         if len(facts) < BATCH:
             break
     return recorded
