@@ -1,6 +1,7 @@
 """The dashboard: FastAPI pages, a JSON API and exports over what the crawls stored.
 
-It uses `classifier` (the guide's vocabulary) and `storage` (reads, and the labels analysts add).
+It uses `classifier` (the guide's vocabulary) and `storage` (reads, the labels and alert rules
+analysts add).
 As Datasette passes its instance to its views, `state.Dashboard` holds the state (config,
 sessions, readers, rendering) and reaches every route through `state`'s dependencies; routes never
 import the app factory.
@@ -12,7 +13,8 @@ import the app factory.
   `facts`, `analytics` and `cache` (in-memory figures), `search` (full-text index), `serialise`.
 - Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
   `vendor` (Plotly and Swagger UI from installed packages).
-- `security`, `throttle` (failed sign-ins), `labelling`, `sqlfuncs`, `errors`.
+- `security`, `throttle` (failed sign-ins), `labelling`, `alert_forms` (the alert rule form; a
+  rule's test message is sent by the `send_alert_test` the wiring hands in), `sqlfuncs`, `errors`.
 - `abandoned_runs`: the one write outside a POST, marking crawl runs whose process is gone as
   failed, at start-up and in the background.
 """

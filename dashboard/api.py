@@ -94,6 +94,14 @@ def api_runs(view: ReaderDep,
     return serialise.runs_json(view.runs(source or None, parse_int("page", page, 1, 1, 1_000_000)))
 
 
+@router.get("/api/alerts", tags=["alerts"],
+            summary="Alert rules (channels masked), default channels, recent events with their delivery status")
+def api_alerts(board: BoardDep, view: ReaderDep,
+               limit: Annotated[str | None, Query(description="Recent events shown (1-1000).")] = None
+               ) -> dict[str, Any]:
+    return serialise.alerts_json(view.alerts(board.config.alert_channels, parse_int("limit", limit, 100, 1, 1000)))
+
+
 @router.get("/api/meta", tags=["overview"], summary="Signal names, labels, descriptions and colours")
 def api_meta(board: BoardDep) -> JSONResponse:
     return JSONResponse({

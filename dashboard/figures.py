@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.filters import ArticleFilters
+from storage.alerts import EventRecord, RuleRecord
 from storage.models import DocumentVersion, Label, Page, Prediction
 
 ROLLING_WEEKS = 4
@@ -221,3 +222,14 @@ class RunsPage:
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / RUNS_PER_PAGE))
+
+
+@dataclass(frozen=True)
+class AlertsView:
+    """The Alerts screen: the rules, the channels a rule without its own uses (masked), the recent
+    events with their delivery status, and deliveries counted by status."""
+
+    rules: list[RuleRecord]
+    default_channels: list[str]
+    events: list[EventRecord]
+    deliveries: dict[str, int]

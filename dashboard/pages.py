@@ -12,7 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from classifier.signals import SIGNAL_INFO, SIGNALS
-from dashboard.errors import BadRequest, Forbidden
+from dashboard.alert_forms import parse_rule_form
+from dashboard.errors import BadRequest, Forbidden, NotFound
 from dashboard.figures import ArticleDetail
 from dashboard.filters import DOMAIN_SORTS, ArticleFilters
 from dashboard.labelling import parse_label_form
@@ -21,6 +22,9 @@ from dashboard.security import CSRF_COOKIE, CSRF_FIELD, csrf_tokens_match
 from dashboard.serialise import prediction_dict
 from dashboard.state import BoardDep, ReaderDep
 from dashboard.textview import Mark, diff_versions, evidence_marks, highlight
+from storage.alert_rules import RULE_KINDS, AlertRuleError
+from storage.alerts import add_rule, remove_rule
+from storage.errors import NotFound as StorageNotFound
 from storage.labels import add_label
 from storage.models import Label
 
@@ -157,6 +161,79 @@ def runs(request: Request, board: BoardDep, view: ReaderDep, source: str | None 
         "runs": shown.runs, "total": shown.total, "page": shown.page, "pages": shown.pages,
         "source": shown.source or "", "health": shown.health, "sources": view.source_options(),
     })
+
+
+# ---------------------------------------------------------------- alerts
+@router.get("/alerts")
+def alerts(request: Request, board: BoardDep, view: ReaderDep, tested: str | None = None,
+           added: str | None = None) -> Response:
+    data = view.alerts(board.config.alert_channels)
+    outcomes = [o for o in (tested or "").split(",") if o in ("sent", "failed")]
+    return board.render(request, "alerts.html", {
+        "view": data, "can_test": board.config.send_alert_test is not None, "tested": outcomes,
+        "added": (added or "")[:200], "kinds": RULE_KINDS, "signals": [(n, SIGNAL_INFO[n].label) for n in SIGNALS],
+        "sources": view.source_options(),
+    })
+
+
+async def _checked_form(request: Request, board: BoardDep):
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not csrf_tokens_match(board.config.secret_key, request.state.user, request.cookies.get(CSRF_COOKIE),
+                             token if isinstance(token, str) else None):
+        raise Forbidden("The form's security token is missing or stale. Reload the page and submit again.")
+    return form
+
+
+@router.post("/alerts/rules")
+async def add_alert_rule(request: Request, board: BoardDep) -> Response:
+    """A new rule, from the Alerts page's form or "alert me on this" on the article list."""
+    draft = parse_rule_form(await _checked_form(request, board))
+
+    def store() -> str:
+        with board.session() as session:
+            try:
+                return add_rule(session, draft).name
+            except AlertRuleError as exc:
+                raise BadRequest(str(exc)) from None
+
+    name = await run_in_threadpool(store)
+    return RedirectResponse(f"/alerts{query_string({'added': name})}", status_code=303)
+
+
+@router.post("/alerts/rules/{rule_id}/test")
+async def test_alert_rule(request: Request, board: BoardDep, rule_id: int) -> Response:
+    """Send the rule's test message to its channels now."""
+    await _checked_form(request, board)
+    send = board.config.send_alert_test
+    if send is None:
+        raise BadRequest("This dashboard cannot send messages.")
+
+    def run() -> list[str]:
+        try:
+            return ["sent" if outcome.ok else "failed" for outcome in send(str(rule_id))]
+        except StorageNotFound as exc:
+            raise NotFound(str(exc)) from None
+
+    outcomes = await run_in_threadpool(run)
+    if not outcomes:
+        raise BadRequest("The rule has no channel, and no default channel is set (HYPEWATCH_ALERT_CHANNELS).")
+    return RedirectResponse(f"/alerts{query_string({'tested': ','.join(outcomes)})}#rule-{rule_id}", status_code=303)
+
+
+@router.post("/alerts/rules/{rule_id}/delete")
+async def delete_alert_rule(request: Request, board: BoardDep, rule_id: int) -> Response:
+    await _checked_form(request, board)
+
+    def remove() -> None:
+        with board.session() as session:
+            try:
+                remove_rule(session, rule_id)
+            except StorageNotFound as exc:
+                raise NotFound(str(exc)) from None
+
+    await run_in_threadpool(remove)
+    return RedirectResponse("/alerts", status_code=303)
 
 
 @router.get("/docs")

@@ -21,6 +21,7 @@ from dashboard.cache import AggregateCache
 from dashboard.errors import NotFound
 from dashboard.facts import Facts
 from dashboard.figures import (
+    AlertsView,
     ArticleDetail,
     ArticlePage,
     ArticleRow,
@@ -33,6 +34,8 @@ from dashboard.figures import (
 )
 from dashboard.filters import ArticleFilters
 from dashboard.search import SearchIndex
+from storage import alerts as alert_log
+from storage.alert_rules import mask_channel
 from storage.models import MAX_ROW_ID
 
 TOP_DOMAINS = 8
@@ -142,3 +145,8 @@ class Reader:
     def runs(self, source: str | None = None, page: int = 1) -> RunsPage:
         rows, total = crawl_runs.list_runs(self.session, source=source, page=page)
         return RunsPage(rows, total, page, source, crawl_runs.crawl_health(self.session))
+
+    def alerts(self, default_channels: Sequence[str], limit: int = 100) -> AlertsView:
+        """The rules, the default channels (masked) and the newest `limit` events."""
+        return AlertsView(alert_log.list_rules(self.session), [mask_channel(url) for url in default_channels],
+                          alert_log.recent_events(self.session, limit), alert_log.delivery_counts(self.session))

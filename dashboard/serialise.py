@@ -8,11 +8,12 @@ read one definition of each payload.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from classifier.signals import COUNTER_SIGNALS, HIGH_HYPE, SIGNALS
 from dashboard import presentation
-from dashboard.figures import ArticleDetail, ArticlePage, ArticleRow, Overview, RunsPage, Trends
+from dashboard.figures import AlertsView, ArticleDetail, ArticlePage, ArticleRow, Overview, RunsPage, Trends
 from storage.models import Label, Prediction
 
 
@@ -93,3 +94,7 @@ def queue_json(rows: list[tuple[ArticleRow, float]]) -> dict[str, Any]:
 def runs_json(runs: RunsPage) -> dict[str, Any]:
     return {"total": runs.total, "page": runs.page, "runs": runs.runs, "health": runs.health.to_dict()}
 
+
+def alerts_json(view: AlertsView) -> dict[str, Any]:
+    return {"rules": [asdict(rule) for rule in view.rules], "default_channels": view.default_channels,
+            "events": [asdict(event) for event in view.events], "deliveries": view.deliveries}

@@ -10,9 +10,9 @@ route modules import this module and nothing imports them but `dashboard.app`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from dashboard.rendering import template_environment
 from dashboard.screens import Reader
 from dashboard.search import SearchIndex
 from dashboard.security import CSRF_FIELD
+from storage.alerts import SendOutcome
 from storage.db import Database
 from storage.runs import abandon_stale_runs
 
@@ -45,6 +46,10 @@ class DashboardConfig:
     configured_sources: tuple[tuple[str, str], ...] = ()
     search_index_path: Path | None = None  # None: the search index lives in memory
     abandoned_runs_every: float = SWEEP_SECONDS  # how often runs whose process is gone are marked failed
+    # Alerts: the channels a rule without its own goes to (shown masked), and how to send a rule's
+    # test message (the wiring hands it in: sending is not the dashboard's; None: no test button).
+    alert_channels: tuple[str, ...] = field(default=(), repr=False)
+    send_alert_test: Callable[[str], Sequence[SendOutcome]] | None = None
 
     @property
     def requires_login(self) -> bool:

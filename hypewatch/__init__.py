@@ -8,6 +8,8 @@
   processes), `crawling` (the local backend), `distributed` (the shared Redis backend),
   `dispatch` (chooses between them), `worker` (the `hypewatch worker` daemon), `scheduling`
   (APScheduler).
+- `alerting/`: alert rules evaluated after every crawl and delivered through Apprise (`cli_alerts`:
+  `hypewatch alerts`).
 - `serving`: runs the dashboard; `demo`: the demo job; `label_exchange`: labels in and out.
 - `cli*`, `report`, `output`: the command line, its check report, and its file output;
   `deferred_imports`: modules a command's libraries import but it never uses.

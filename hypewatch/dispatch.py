@@ -3,7 +3,8 @@
 Each crawl run goes to one of two backends: with HYPEWATCH_REDIS_URL set, it is published for
 `hypewatch worker`s and waited for (`hypewatch.distributed`); otherwise it runs in a crawl process
 of this machine (`hypewatch.crawling`). Either way it is recorded as a crawl run and summarised
-as a `CrawlSummary` (`hypewatch.runs`).
+as a `CrawlSummary` (`hypewatch.runs`). When the runs are recorded, the alert rules are
+evaluated and what is due is delivered (`hypewatch.alerting.cycle`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crawler.sources import SourceConfig
+from hypewatch.alerting.cycle import after_crawls
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import crawl_locally
 from hypewatch.distributed import crawl_shared
@@ -28,11 +30,16 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
     end_abandoned_runs(app)  # runs a killed crawl left `running` show as failed from now on
     model_version = model_version or prepare(app)
     if app.settings.redis_url:
-        return crawl_shared(app, sources, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
-                            timeout=timeout, stop=stop, settings_overrides=settings_overrides)
-    return [crawl_locally(app, source, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
-                          timeout=timeout, stop=stop, settings_overrides=settings_overrides)
-            for source in sources]
+        summaries = crawl_shared(app, sources, model_version=model_version, max_pages=max_pages,
+                                 on_progress=on_progress, timeout=timeout, stop=stop,
+                                 settings_overrides=settings_overrides)
+    else:
+        summaries = [crawl_locally(app, source, model_version=model_version, max_pages=max_pages,
+                                   on_progress=on_progress, timeout=timeout, stop=stop,
+                                   settings_overrides=settings_overrides)
+                     for source in sources]
+    after_crawls(app)  # the alert rules look at what these runs stored and how they ended
+    return summaries
 
 
 def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = None,

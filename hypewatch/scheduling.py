@@ -14,6 +14,8 @@
   the lock's time-to-live (at once when it ran on this machine and its process is gone).
 - `stop()` (SIGTERM or SIGINT in the CLI) stops scheduling, asks running crawls to stop (they
   flush what they stored), and releases the lock.
+- Alert rules are evaluated after every crawl (`hypewatch.dispatch`); what is due is delivered
+  then and every minute (`hypewatch.alerting.cycle`).
 - Runs a killed crawl or scheduler left `running` are marked failed when the scheduler starts and
   at every lock heartbeat (`storage.runs.abandon_stale_runs`), and by `--list`.
 """
@@ -35,6 +37,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from crawler.sources import SourceConfig, cron_trigger
+from hypewatch.alerting.cycle import deliver_due
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl
 from hypewatch.distributed import connect
@@ -52,6 +55,7 @@ LOCK_NAME = "scheduler"
 LOCK_TTL = dt.timedelta(seconds=60)
 HEARTBEAT_SECONDS = 15.0
 JOB_PREFIX = "crawl:"
+ALERT_DELIVERY_SECONDS = 60.0
 JOBS_TABLE = SchedulerJob.__tablename__
 
 _active: HypewatchScheduler | None = None  # the scheduler of this process, for the job function
@@ -86,6 +90,7 @@ class HypewatchScheduler:
         self.runs_finished = 0
         self._scheduler: BackgroundScheduler | None = None
         self._heartbeat: threading.Thread | None = None
+        self._alerts: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -111,6 +116,8 @@ class HypewatchScheduler:
             raise
         self._heartbeat = threading.Thread(target=self._beat, name="hypewatch-scheduler-lock", daemon=True)
         self._heartbeat.start()
+        self._alerts = threading.Thread(target=self._deliver_alerts, name="hypewatch-alerts", daemon=True)
+        self._alerts.start()
         logger.info("scheduler started with %d job(s)", len(self._scheduler.get_jobs()))
 
     def wait(self) -> None:
@@ -206,6 +213,12 @@ class HypewatchScheduler:
                 release_lock(session, LOCK_NAME, self.holder)
         except Exception:
             logger.exception("could not release the scheduler lock; it expires in %s", self.lock_ttl)
+
+    def _deliver_alerts(self) -> None:
+        """Every minute, deliver the alerts that are due (retries, digests a cap held back, daily
+        digests); new events are found after each crawl (`hypewatch.dispatch`)."""
+        while not self.stop_requested.wait(ALERT_DELIVERY_SECONDS):
+            deliver_due(self.app)
 
     def _beat(self) -> None:
         while not self.stop_requested.wait(self.heartbeat_seconds):

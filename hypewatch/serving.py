@@ -6,6 +6,7 @@ values. Off loopback the dashboard is only started with credentials.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -18,6 +19,7 @@ from dashboard.app import create_app
 from dashboard.search import index_path
 from dashboard.security import is_loopback_host
 from dashboard.state import DashboardConfig
+from hypewatch.alerting.delivery import send_test
 from hypewatch.app import Hypewatch
 from hypewatch.cli_crawl import stop_on_signals
 from hypewatch.errors import ConfigError
@@ -87,6 +89,8 @@ def build_dashboard(app: Hypewatch):
         model_version=app.registry.current_version(),
         configured_sources=configured_sources(app),
         search_index_path=index_path(settings.home / "cache", settings.database_url),
+        alert_channels=settings.alert_channels,
+        send_alert_test=functools.partial(send_test, app),
     )
     app.database.ensure_schema()
     return create_app(app.database, config)

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
@@ -55,6 +55,12 @@ class Settings:
     crawl_timeout: float = 3600.0
     extraction_processes: int = 0  # processes extracting and scoring pages for a crawl process; 0: one per CPU
     misfire_grace_time: float = 3600.0  # a scheduled crawl missed by less than this still runs (once)
+    # Apprise URLs alerts go to when a rule names none (they may hold secrets: never shown)
+    alert_channels: tuple[str, ...] = field(default=(), repr=False)
+    dashboard_url: str = "http://127.0.0.1:8000"  # where alert messages link an article's dashboard page
+    alert_attempts: int = 5  # a message that failed this many times is recorded failed
+    alert_retry_seconds: float = 60.0  # wait before the first retry; doubled at each one after
+    alert_daily_hour: int = 8  # the hour (UTC) daily digests go out
 
     @property
     def model_dir(self) -> Path:
@@ -93,6 +99,11 @@ class Settings:
             crawl_timeout=_number(environ, "HYPEWATCH_CRAWL_TIMEOUT", 3600.0),
             extraction_processes=int(_number(environ, "HYPEWATCH_EXTRACTION_PROCESSES", 0, allow_zero=True)),
             misfire_grace_time=_number(environ, "HYPEWATCH_MISFIRE_GRACE_TIME", 3600.0),
+            alert_channels=tuple((environ.get("HYPEWATCH_ALERT_CHANNELS") or "").split()),
+            dashboard_url=(environ.get("HYPEWATCH_DASHBOARD_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            alert_attempts=int(_number(environ, "HYPEWATCH_ALERT_ATTEMPTS", 5)),
+            alert_retry_seconds=_number(environ, "HYPEWATCH_ALERT_RETRY_SECONDS", 60.0),
+            alert_daily_hour=int(_number(environ, "HYPEWATCH_ALERT_DAILY_HOUR", 8, allow_zero=True)) % 24,
         )
 
 

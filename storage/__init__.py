@@ -12,6 +12,10 @@
 - `locks`      the scheduler lock.
 - `owners`     who owns a record (host and pid) and whether that process still exists.
 - `labels`     analysts' labels: adding, importing, reading back for training and rescoring.
+- `alert_rules` what an alert rule is (kinds, parameters), without the database; `mask_channel`, the
+               one way a channel URL (which may hold secrets) is shown.
+- `alerts`     alert rules, the alert log (one event per event key) and each event's delivery to each
+               channel (claimed, sent, retried, failed).
 - `repository` the registries (sources, model versions) and the export of every stored page.
 - `errors`     the exceptions callers can report.
 """

@@ -284,3 +284,73 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(String(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AlertRule(Base):
+    """What an analyst wants to be told about (`storage.alerts` defines the kinds and their parameters).
+
+    `last_version_id` and `last_run_id` are how far the rule has been evaluated: a new rule starts at
+    the newest stored version and run, so it fires on what happens from then on, never on history.
+    """
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # new_page | changed_page | crawl_health | trend
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channels: Mapped[list[Any]] = mapped_column(default=list)  # Apprise URLs; empty: HYPEWATCH_ALERT_CHANNELS
+    digest: Mapped[str] = mapped_column(String(10), default="burst")  # burst | daily
+    max_per_hour: Mapped[int] = mapped_column(Integer, default=4)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_version_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertEvent(Base):
+    """One thing a rule fired on, recorded once: the same `event_key` is never stored twice."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_rule_created", "rule_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(String(1000))  # what fired, in one line
+    page_id: Mapped[int | None] = mapped_column(Integer)
+    version_id: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # `storage.alerts.EventDetails` as JSON
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One event to one channel: pending -> sending (claimed) -> sent, or back to pending with a
+    later `next_attempt_at`, or failed after the last attempt.
+
+    The channel is named by a key (a hash of its URL), never by the URL, so the log holds no secret.
+    Events sent together share a `message_key`; a claim records its process, so a claim left by a
+    process that died is sent again under the same key.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel_key"),
+                      Index("ix_alert_deliveries_status_due", "status", "next_attempt_at"),
+                      Index("ix_alert_deliveries_rule_sent", "rule_id", "sent_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    channel_key: Mapped[str] = mapped_column(String(64))
+    channel_shown: Mapped[str] = mapped_column(String(500))  # the URL with its secrets masked
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    message_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    claimed_host: Mapped[str | None] = mapped_column(String(255))
+    claimed_pid: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(1000))

@@ -12,6 +12,8 @@
 - `google_news_link` / `bing_link`: a publisher's URL wrapped the way those aggregators' feeds do.
 - `model_dir`: a model trained once per session from seeds/, copied into each test's home.
 - `settings` / `app` / `cli_env`: a private HYPEWATCH_HOME per test, wired to the above.
+- `smtp_receiver` / `webhook_receiver`: a real SMTP server (aiosmtpd) and a JSON webhook receiver on
+  loopback that keep what alerts send them.
 """
 
 from __future__ import annotations
@@ -641,3 +643,140 @@ def probe_report() -> Iterator[dict[str, dict]]:
         report = {"written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                   "python": platform.python_version(), "cpus": os.cpu_count(), "probes": figures}
         PROBE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- alert receivers
+@dataclass
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: object  # email.message.EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])  # type: ignore[index]
+
+    def part(self, content_type: str) -> str:
+        """The body part of this type (text/plain or text/html), decoded."""
+        for part in self.message.walk():  # type: ignore[attr-defined]
+            if part.get_content_type() == content_type:
+                return part.get_content()
+        raise AssertionError(f"no {content_type} part in {self.subject!r}")
+
+
+class SmtpReceiver:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it is sent; it accepts
+    AUTH PLAIN/LOGIN without TLS, with any password."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.messages: list[ReceivedMail] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
+                import email
+                import email.policy
+
+                message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                                   policy=email.policy.default)
+                with receiver._lock:
+                    receiver.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+                return "250 OK"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, auth_require_tls=False,
+                                     authenticator=lambda *args: AuthResult(success=True))
+        self.controller.start()
+
+    def url(self, *, user: str = "hw", password: str = "pw", to: str = "analysts@example.org") -> str:
+        """The Apprise URL of this server."""
+        return (f"mailto://localhost:{self.port}?user={user}&pass={password}&to={to}"
+                f"&from=hypewatch@example.org&mode=insecure")
+
+    def received(self) -> list[ReceivedMail]:
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        if self.controller._thread is not None:  # not stopped already (a test may stop it early)
+            self.controller.stop()
+
+
+@pytest.fixture
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    server = SmtpReceiver()
+    yield server
+    server.close()
+
+
+@dataclass(frozen=True)
+class ReceivedHook:
+    path: str
+    headers: dict[str, str]
+    body: dict
+
+
+class WebhookReceiver:
+    """A real HTTP server on 127.0.0.1 receiving JSON webhooks (Apprise's json://): it records each
+    request when it arrives, then answers 200. `hold_request(n)` makes the n-th request (from 1)
+    wait for `release()` before it is answered."""
+
+    def __init__(self) -> None:
+        import json as json_module
+
+        self.requests: list[ReceivedHook] = []
+        self._lock = threading.Lock()
+        self.hold_at: int | None = None
+        self.released = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.requests.append(ReceivedHook(self.path, dict(self.headers.items()),
+                                                          json_module.loads(body or b"{}")))
+                    number = len(receiver.requests)
+                if number == receiver.hold_at:
+                    receiver.released.wait(60)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def received(self) -> list[ReceivedHook]:
+        with self._lock:
+            return list(self.requests)
+
+    def hold_request(self, number: int) -> None:
+        self.hold_at = number
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.close()

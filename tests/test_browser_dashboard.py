@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium, served by uvicorn for real: charts, filters, evidence,
-labelling, and script payloads that must stay inert. Saves screenshots to artifacts/screenshots/."""
+labelling, script payloads that must stay inert, and an alert rule made from the filtered article
+list with a test message sent to a real webhook receiver. Saves screenshots to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -200,3 +201,52 @@ def test_a_page_on_another_port_cannot_plant_a_csrf_pair_and_post_a_label(browse
         attacker.server_close()
     labels = httpx.get(f"{server.url}api/articles/{article_id}", timeout=30).json()["labels"]
     assert not [label for label in labels if label["note"] == "planted from another port"]
+
+
+# ---------------------------------------------------------------- alerts
+ALERT_SECRET = "browser-Secret-42"
+
+
+@pytest.fixture
+def alerts_server(writable_dashboard_dataset, webhook_receiver):
+    port = webhook_receiver.server.server_address[1]
+    channel = f"json://hw:{ALERT_SECRET}@127.0.0.1:{port}/hook?token={ALERT_SECRET}"
+    app = Hypewatch(writable_dashboard_dataset.settings.with_overrides(alert_channels=(channel,)))
+    with DashboardServer(build_dashboard(app)) as running:
+        yield running
+    app.database.close()
+
+
+@pytest.fixture
+def alerts_page(browser, alerts_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=alerts_server.url.rstrip("/"))
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    yield tab, problems
+    context.close()
+
+
+def test_a_rule_from_the_filtered_article_list_and_a_test_message(alerts_page, webhook_receiver):
+    tab, problems = alerts_page
+    tab.goto("/articles")
+    tab.select_option("select[name=signal]", "cure_claim")
+    tab.fill("input[name=min_hype]", "40")
+    tab.click("button:has-text('Apply')")
+    tab.wait_for_url("**/articles?*signal=cure_claim*")
+    tab.fill("form.alert-me input[name=name]", "cure claims 40+")
+    tab.click("button:has-text('Alert me on this')")
+    tab.wait_for_url("**/alerts?*")
+    row = tab.locator("#rules tr", has_text="cure claims 40+")
+    assert "min_hype=40.0" in row.inner_text() and "signals=cure_claim" in row.inner_text()
+    row.locator("button:has-text('Send a test')").click()
+    tab.wait_for_selector("#test-result")
+    assert "sent" in tab.locator("#test-result").inner_text()
+    [hook] = webhook_receiver.received()
+    assert hook.body["title"] == "[hypewatch] test of alert rule 'cure claims 40+'"
+    api = tab.request.get("/api/alerts").json()
+    assert api["rules"][0]["params"] == {"min_hype": 40.0, "signals": ["cure_claim"]}
+    assert ALERT_SECRET not in tab.content() and ALERT_SECRET not in str(api)
+    _screenshot(tab, "alerts.png")
+    assert problems == []

@@ -152,3 +152,27 @@ def test_a_killed_scheduler_leaves_no_crawl_running_and_its_run_shows_failed(cli
     assert "failed" in row and "silent" in row and "running" not in row
     assert "no scheduler running" in result.stdout  # the dead scheduler's lock is not shown as a live one
     assert [status for _, status in finished_runs(settings.database_url, site.name)] == ["failed"]
+
+
+def test_a_scheduled_crawl_evaluates_the_alert_rules_and_sends_what_fired(app, demo_site, webhook_receiver):
+    from storage.alert_rules import RuleDraft
+    from storage.alerts import add_rule, recent_events
+
+    with app.database.session() as session:
+        add_rule(session, RuleDraft("every new page", "new_page", channels=(webhook_receiver.url(),)))
+    feed = dataclasses.replace(demo_site.sources()[1], schedule="* * * * *", max_pages=4)
+    runs = []
+    scheduler = HypewatchScheduler(app, [feed], on_run=runs.append)
+    scheduler.start()
+    try:
+        with app.database.session() as session:  # due now
+            session.execute(update(SchedulerJob).values(next_run_time=time.time() - 1))
+        scheduler._scheduler.wakeup()
+        wait_for(lambda: runs, 240, "the scheduled run")
+    finally:
+        scheduler.stop()
+    with app.database.session() as session:
+        events = recent_events(session)
+    assert runs[0].ok and events and all(e.status == "sent" for e in events)
+    [message] = webhook_receiver.received()
+    assert f"fired {len(events)} time(s)" in message.body["message"]

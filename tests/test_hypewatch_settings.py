@@ -38,3 +38,21 @@ def test_environment_overrides(tmp_path):
 def test_bad_numbers_are_config_errors(tmp_path, value):
     with pytest.raises(ConfigError, match="HYPEWATCH_FETCH_TIMEOUT"):
         Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_FETCH_TIMEOUT": value})
+
+
+def test_alert_settings_and_channels_kept_out_of_the_repr(tmp_path):
+    settings = Settings.from_environ({
+        "HYPEWATCH_HOME": str(tmp_path),
+        "HYPEWATCH_ALERT_CHANNELS": "mailtos://u:pw-secret@smtp.example.org?to=a@example.org  json://hooks.example.org/x",
+        "HYPEWATCH_DASHBOARD_URL": "https://hype.example.org/",
+        "HYPEWATCH_ALERT_ATTEMPTS": "3",
+        "HYPEWATCH_ALERT_RETRY_SECONDS": "30",
+        "HYPEWATCH_ALERT_DAILY_HOUR": "0",
+    })
+    assert len(settings.alert_channels) == 2 and settings.dashboard_url == "https://hype.example.org"
+    assert (settings.alert_attempts, settings.alert_retry_seconds, settings.alert_daily_hour) == (3, 30.0, 0)
+    assert "pw-secret" not in repr(settings)
+    defaults = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path)})
+    assert defaults.alert_channels == () and defaults.alert_attempts == 5 and defaults.alert_daily_hour == 8
+    with pytest.raises(ConfigError):
+        Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_ALERT_ATTEMPTS": "many"})
