@@ -8,6 +8,8 @@ as a `CrawlSummary` (`hypewatch.runs`).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +19,9 @@ from hypewatch.app import Hypewatch
 from hypewatch.crawling import crawl_locally
 from hypewatch.distributed import crawl_shared
 from hypewatch.runs import CrawlSummary, ProgressCallback, end_abandoned_runs, prepare
+from storage.errors import StorageError
+
+logger = logging.getLogger(__name__)
 
 
 def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | None = None,
@@ -28,11 +33,33 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
     end_abandoned_runs(app)  # runs a killed crawl left `running` show as failed from now on
     model_version = model_version or prepare(app)
     if app.settings.redis_url:
-        return crawl_shared(app, sources, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
-                            timeout=timeout, stop=stop, settings_overrides=settings_overrides)
-    return [crawl_locally(app, source, model_version=model_version, max_pages=max_pages, on_progress=on_progress,
-                          timeout=timeout, stop=stop, settings_overrides=settings_overrides)
-            for source in sources]
+        summaries = crawl_shared(app, sources, model_version=model_version, max_pages=max_pages,
+                                 on_progress=on_progress, timeout=timeout, stop=stop,
+                                 settings_overrides=settings_overrides)
+    else:
+        summaries = [crawl_locally(app, source, model_version=model_version, max_pages=max_pages,
+                                   on_progress=on_progress, timeout=timeout, stop=stop,
+                                   settings_overrides=settings_overrides)
+                     for source in sources]
+    resolve_cited_trials(app)
+    return summaries
+
+
+def resolve_cited_trials(app: Hypewatch) -> None:
+    """After crawls: fetch the records of newly cited trials and of those gone stale (cached ones
+    are not asked for again). The registry failing leaves them unverified, never fails the crawl."""
+    if app.registry_client is None:
+        return
+    from hypewatch.trials import resolve
+
+    try:
+        outcome = resolve(app.database, app.registry_client, refresh=True,
+                          max_age=dt.timedelta(days=app.settings.registry_max_age))
+    except StorageError as exc:
+        logger.warning("cited trials not resolved: %s", exc)
+        return
+    if outcome.asked:
+        logger.info("trial registry: %s", outcome.to_dict())
 
 
 def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = None,

@@ -36,6 +36,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 PARALLEL_CRAWLS = 2  # scheduled crawls running at once, by default (each with its own extraction processes)
 DEFAULT_USER_AGENT = "hypewatch/0.1 (+https://github.com/hypewatch/hypewatch; health-misinformation monitor)"
+DEFAULT_REGISTRY_URL = "https://clinicaltrials.gov"
+REGISTRY_OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Settings:
     crawl_timeout: float = 3600.0
     extraction_processes: int = 0  # processes extracting and scoring pages for a crawl process; 0: one per CPU
     misfire_grace_time: float = 3600.0  # a scheduled crawl missed by less than this still runs (once)
+    registry_url: str | None = DEFAULT_REGISTRY_URL  # ClinicalTrials.gov API v2's base; None: never asked
+    registry_rate: str = "20/minute"  # requests to the registry at most (a `limits` rate)
+    registry_max_age: float = 7.0  # days before a cached registry record is fetched again
 
     @property
     def model_dir(self) -> Path:
@@ -93,6 +98,9 @@ class Settings:
             crawl_timeout=_number(environ, "HYPEWATCH_CRAWL_TIMEOUT", 3600.0),
             extraction_processes=int(_number(environ, "HYPEWATCH_EXTRACTION_PROCESSES", 0, allow_zero=True)),
             misfire_grace_time=_number(environ, "HYPEWATCH_MISFIRE_GRACE_TIME", 3600.0),
+            registry_url=_registry_url(environ),
+            registry_rate=_rate(environ, "HYPEWATCH_REGISTRY_RATE", "20/minute"),
+            registry_max_age=_number(environ, "HYPEWATCH_REGISTRY_MAX_AGE", 7.0),
         )
 
 
@@ -109,6 +117,26 @@ def _redis_prefix(environ: Mapping[str, str]) -> str:
     if not REDIS_PREFIX.fullmatch(prefix):
         raise ConfigError(f"HYPEWATCH_REDIS_PREFIX must be letters, digits, '_', '-', '.' or ':', got {prefix!r}")
     return prefix
+
+
+def _registry_url(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get("HYPEWATCH_REGISTRY_URL") or DEFAULT_REGISTRY_URL).strip()
+    if raw.lower() == REGISTRY_OFF:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", raw):
+        raise ConfigError(f"HYPEWATCH_REGISTRY_URL must be an http(s) base URL or {REGISTRY_OFF!r}, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _rate(environ: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse
+
+    raw = environ.get(name) or default
+    try:
+        parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate like '20/minute', got {raw!r}") from None
+    return raw
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
