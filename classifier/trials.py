@@ -29,7 +29,7 @@ IN_PROGRESS = "in-progress"
 VERIFIED = "verified"
 
 JUDGEMENTS = {
-    UNVERIFIED: "unverified: the registry could not be asked",
+    UNVERIFIED: "unverified: no registry record to check it against",
     NOT_FOUND: "not found in the registry",
     NOT_MS: "not about MS",
     NOT_CELL_THERAPY: "not about a cell therapy",

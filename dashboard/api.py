@@ -94,6 +94,12 @@ def api_runs(view: ReaderDep,
     return serialise.runs_json(view.runs(source or None, parse_int("page", page, 1, 1, 1_000_000)))
 
 
+@router.get("/api/trials", tags=["trials"],
+            summary="Every cited trial: its registry record, and each citing page with its judgements")
+def api_trials(view: ReaderDep) -> dict[str, Any]:
+    return {"trials": [row.to_dict() for row in view.trials()]}
+
+
 @router.get("/api/meta", tags=["overview"], summary="Signal names, labels, descriptions and colours")
 def api_meta(board: BoardDep) -> JSONResponse:
     return JSONResponse({

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from classifier.signals import SIGNAL_INFO, SIGNALS
+from classifier.trials import JUDGEMENTS
 from dashboard.errors import BadRequest, Forbidden
 from dashboard.figures import ArticleDetail
 from dashboard.filters import DOMAIN_SORTS, ArticleFilters
@@ -76,6 +77,7 @@ def article(request: Request, board: BoardDep, view: ReaderDep, article_id: int,
                               "text": text[m.start:m.end]} for m in marks if not m.counter],
         "form_defaults": _form_defaults(prediction, latest_label, detail.version.id),
         "label_rows": [("relevant", "Relevant")] + [(n, SIGNAL_INFO[n].label) for n in SIGNALS],
+        "judgements": JUDGEMENTS,
     })
 
 
@@ -157,6 +159,11 @@ def runs(request: Request, board: BoardDep, view: ReaderDep, source: str | None 
         "runs": shown.runs, "total": shown.total, "page": shown.page, "pages": shown.pages,
         "source": shown.source or "", "health": shown.health, "sources": view.source_options(),
     })
+
+
+@router.get("/trials")
+def trials(request: Request, board: BoardDep, view: ReaderDep) -> Response:
+    return board.render(request, "trials.html", {"trials": view.trials(), "judgements": JUDGEMENTS})
 
 
 @router.get("/docs")

@@ -8,6 +8,7 @@
   processes), `crawling` (the local backend), `distributed` (the shared Redis backend),
   `dispatch` (chooses between them), `worker` (the `hypewatch worker` daemon), `scheduling`
   (APScheduler).
+- `trials`: the ClinicalTrials.gov API v2 client, the registry cache's refresh, cited trials judged.
 - `serving`: runs the dashboard; `demo`: the demo job; `label_exchange`: labels in and out.
 - `cli*`, `report`, `output`: the command line, its check report, and its file output.
 - `errors`: the package's exceptions.

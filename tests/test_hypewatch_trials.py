@@ -193,3 +193,34 @@ def test_a_second_crawl_asks_the_registry_nothing_for_cached_trials(registry_app
     assert run_crawl(registry_app, source).status == "ok"
     assert len(registry.study_requests) == before  # 0 registry requests for cached trials
     assert resolve(registry_app.database, registry_app.registry_client).asked == 0
+
+
+def test_the_dashboard_lists_cited_trials_on_the_article_and_the_trials_screen(registry_app, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hypewatch.serving import build_dashboard
+
+    saved = {}
+    for judgement in (STOPPED, SELF_SPONSORED, VERIFIED):
+        cite, site_name = PAGES[judgement]
+        path = tmp_path / f"{judgement}.html"
+        path.write_text(page_html(cite + " See also PMID: 30667502.", site_name), encoding="utf-8")
+        saved[judgement] = registry_app.save(registry_app.check(str(path))).page_id
+    with TestClient(build_dashboard(registry_app)) as client:
+        article = client.get(f"/api/articles/{saved[STOPPED]}").json()
+        [trial] = article["cited_trials"]
+        assert trial["identifier"] == WITHDRAWN and trial["status"] == "WITHDRAWN" and trial["misused"]
+        assert [j["name"] for j in trial["judgements"]] == [STOPPED]
+        start, end = trial["spans"][0]
+        assert article["version"]["text"][start:end] == WITHDRAWN
+        assert [(r["kind"], r["identifier"]) for r in article["other_references"]] == [("pmid", "30667502")]
+        html = client.get(f"/articles/{saved[STOPPED]}").text
+        assert f'href="https://clinicaltrials.gov/study/{WITHDRAWN}"' in html and JUDGEMENTS[STOPPED] in html
+        rows = {row["identifier"]: row for row in client.get("/api/trials").json()["trials"]}
+        assert set(rows) == {WITHDRAWN, OWN, GOOD}
+        assert rows[OWN]["pages"][0]["page_id"] == saved[SELF_SPONSORED]
+        assert [j["name"] for j in rows[OWN]["pages"][0]["judgements"]] == [SELF_SPONSORED]
+        assert [j["name"] for j in rows[GOOD]["pages"][0]["judgements"]] == [VERIFIED]
+        assert rows[WITHDRAWN]["misused_by"] == 1 and rows[GOOD]["misused_by"] == 0
+        page = client.get("/trials").text
+        assert all(ident in page for ident in rows) and JUDGEMENTS[SELF_SPONSORED] in page
