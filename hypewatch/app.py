@@ -165,9 +165,13 @@ class Hypewatch:
     def judge_trials(self, text: str, *, domain: str = "", site_name: str | None = None) -> list[CitedTrialJudgement]:
         """The registry trials `text` cites, judged; records from the database's cache while fresh."""
         from classifier.references import NCT, find_references
+
+        references = find_references(text)
+        if not any(r.is_registry for r in references):
+            return []  # nothing to look up: neither the registry client nor the database is imported
         from hypewatch.trials import judge_text
 
-        cites_nct = any(r.kind == NCT for r in find_references(text))
+        cites_nct = any(r.kind == NCT for r in references)
         database = self.database if cites_nct and self.registry_client is not None else None
         return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
                           max_age=dt.timedelta(days=self.settings.registry_max_age))
