@@ -47,14 +47,17 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
 
 def resolve_cited_trials(app: Hypewatch) -> None:
     """After crawls: fetch the records of newly cited trials and of those gone stale (cached ones
-    are not asked for again). The registry failing leaves them unverified, never fails the crawl."""
+    are not asked for again), as many as the registry rate allows at once, so a crawl never waits
+    on the rate (the rest come with the next crawls, or `hypewatch trials refresh`). The registry
+    failing leaves them unverified, never fails the crawl."""
     if app.registry_client is None:
         return
     from hypewatch.trials import resolve
 
     try:
         outcome = resolve(app.database, app.registry_client, refresh=True,
-                          max_age=dt.timedelta(days=app.settings.registry_max_age))
+                          max_age=dt.timedelta(days=app.settings.registry_max_age),
+                          limit=app.registry_client.window_requests)
     except StorageError as exc:
         logger.warning("cited trials not resolved: %s", exc)
         return

@@ -79,6 +79,11 @@ class RegistryClient:
         return cls(settings.registry_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
                    rate=settings.registry_rate)
 
+    @property
+    def window_requests(self) -> int:
+        """How many requests the rate allows in one of its windows (20 for "20/minute")."""
+        return int(self.limit.amount)
+
     def close(self) -> None:
         self.http.close()
 
@@ -136,13 +141,18 @@ def _date(struct: Any) -> str | None:
 
 
 def resolve(database: Database, client: RegistryClient | None, *, refresh: bool = False,
-            max_age: dt.timedelta = dt.timedelta(days=7)) -> ResolveOutcome:
+            max_age: dt.timedelta = dt.timedelta(days=7), limit: int | None = None) -> ResolveOutcome:
     """Fetch the records of the cited trials that have none (and, with `refresh`, those older than
-    `max_age`). The first failure of the registry ends the pass: the rest stay as they were."""
+    `max_age`), at most `limit` of them (those never fetched first; the rest are left for the next
+    pass, and counted unverified). The first failure of the registry ends the pass."""
     with database.session() as session:
-        older_than = dt.datetime.now(dt.UTC) - max_age if refresh else None
-        wanted = identifiers_to_fetch(session, NCT, older_than=older_than)
-    return fetch_records(database, client, wanted)[1]
+        never = identifiers_to_fetch(session, NCT)
+        stale = identifiers_to_fetch(session, NCT, older_than=dt.datetime.now(dt.UTC) - max_age) if refresh else []
+    wanted = never + [i for i in stale if i not in set(never)]
+    chosen = wanted if limit is None else wanted[:limit]
+    outcome = fetch_records(database, client, chosen)[1]
+    outcome.unverified += len(wanted) - len(chosen)
+    return outcome
 
 
 def fetch_records(database: Database | None, client: RegistryClient | None,

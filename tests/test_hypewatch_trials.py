@@ -224,3 +224,25 @@ def test_the_dashboard_lists_cited_trials_on_the_article_and_the_trials_screen(r
         assert rows[WITHDRAWN]["misused_by"] == 1 and rows[GOOD]["misused_by"] == 0
         page = client.get("/trials").text
         assert all(ident in page for ident in rows) and JUDGEMENTS[SELF_SPONSORED] in page
+
+
+def test_a_pass_fetches_at_most_its_limit_never_fetched_first(registry_app, registry, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"Trials {GOOD}, {KNEE} and {DRUG}."), encoding="utf-8")
+    registry_app.save(registry_app.check(str(path)))  # caches all three
+    path.write_text(BODY.format(cite=f"Trials {OWN}, {SILENT} and {WITHDRAWN}."), encoding="utf-8")
+    with registry_app.database.session() as session:
+        for row in session.scalars(select(TrialRecord)):
+            row.fetched_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    from crawler.citations import citations
+    from storage.documents import ExtractedDocument
+    from storage.writes import store_document
+
+    text = path.read_text(encoding="utf-8")
+    with registry_app.database.session() as session:  # stored without a lookup, as a crawl stores it
+        store_document(session, ExtractedDocument("https://b.example/", "b.example", text, citations=citations(text)))
+    asked = len(registry.study_requests)
+    outcome = resolve(registry_app.database, registry_app.registry_client, refresh=True, limit=4)
+    assert outcome.asked == 4 and outcome.unverified == 2
+    fetched = [p.rsplit("/", 1)[1].split("?")[0] for p in registry.study_requests[asked:]]
+    assert sorted(fetched[:3]) == sorted([OWN, SILENT, WITHDRAWN])  # never fetched before the stale ones
