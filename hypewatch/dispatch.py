@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.crawling import crawl_locally
@@ -58,7 +60,7 @@ def resolve_cited_trials(app: Hypewatch) -> None:
         outcome = resolve(app.database, app.registry_client, refresh=True,
                           max_age=dt.timedelta(days=app.settings.registry_max_age),
                           limit=app.registry_client.window_requests)
-    except StorageError as exc:
+    except (StorageError, SQLAlchemyError) as exc:
         logger.warning("cited trials not resolved: %s", exc)
         return
     if outcome.asked:

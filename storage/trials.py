@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CitedReference, DocumentVersion, Page, TrialRecord, utcnow
+from storage.upsert import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,15 @@ _ESSENTIAL_COLUMNS = [f.name for f in fields(TrialEssentials)]
 
 
 def save_trials(session: Session, records: Iterable[TrialEssentials]) -> None:
-    """Store or replace the cached records."""
+    """Store or replace the cached records (two writers saving the same record at once both succeed)."""
     for record in records:
-        session.execute(delete(TrialRecord).where(TrialRecord.kind == record.kind,
-                                                  TrialRecord.identifier == record.identifier))
         values = {name: getattr(record, name) for name in _ESSENTIAL_COLUMNS}
         values["conditions"], values["interventions"] = list(record.conditions), list(record.interventions)
         values["title"] = record.title[:1000] if record.title else record.title
         values["sponsor"] = record.sponsor[:500] if record.sponsor else record.sponsor
-        session.add(TrialRecord(**values))
-    session.flush()
+        insert_ignoring_conflicts(session, TrialRecord, [values], ["kind", "identifier"])
+        session.execute(update(TrialRecord).where(TrialRecord.kind == record.kind,
+                                                  TrialRecord.identifier == record.identifier).values(**values))
 
 
 def trial_records(session: Session, kind: str, identifiers: Iterable[str]) -> dict[str, TrialEssentials]:

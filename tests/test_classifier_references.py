@@ -103,6 +103,7 @@ def test_several_in_order_and_each_citation_kept():
     "call 2019-001234-155 now",
     "mist over the hills, a Mist of doubt",
     "BEAT-MSX and RAM-MSc are not trials",
+    "THE EAST COAST",
     "ISRCTN1234 is too short",
     "CTRI/2020/5/025013 lacks a digit",
     "10.1000/ alone is not a DOI",
