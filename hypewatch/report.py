@@ -12,6 +12,7 @@ from classifier.trials import MISUSE, VERIFIED
 from hypewatch.app import CheckResult
 
 MAX_EVIDENCE_CHARS = 220
+MAX_TITLE_CHARS = 120
 BAND_COLOURS = {"none": "green", "low": "green", "medium": "yellow", "high": "red"}
 
 
@@ -68,9 +69,12 @@ def _trials_table(trials: list[dict]) -> Table:
         misused = any(j["name"] in MISUSE for j in trial["judgements"])
         mark = "[bold red]●[/]" if misused else ("[bold green]●[/]" if _verified(trial) else "[dim]○[/]")
         title = (trial["record"] or {}).get("title") or ""
-        table.add_row(Text.from_markup(f"{mark} ").append(trial["identifier"]).append(f"\n  {title[:60]}", style="dim"),
-                      Text((trial["status"] or "—").lower().replace("_", " ")),
-                      Text("; ".join(j["label"] for j in trial["judgements"])))
+        judged = Text("; ".join(j["label"] for j in trial["judgements"]))
+        if title:
+            judged.append(f"\n{title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + '…'}",
+                          style="dim")
+        table.add_row(Text.from_markup(f"{mark} ").append(trial["identifier"]),
+                      Text((trial["status"] or "—").lower().replace("_", " ")), judged)
     return table
 
 
