@@ -6,7 +6,8 @@ names the model in use. A model directory may be copied between machines, so not
 trusted: a version must be a plain version name (`hm-` and 12 hex digits) naming a file inside the
 directory, a manifest must have every field of the right type and name its own version, the
 file's hash must match the manifest, and the file may name only the types in `MODEL_TYPES` before
-skops is allowed to build anything. Whatever fails is one `ModelFileError` line, never a traceback.
+anything is built. Files are written with skops and read with `classifier.model_file`, which builds
+only those types, without importing skops. Whatever fails is one `ModelFileError` line, never a traceback.
 
 A version is a hash of the corpus, the classifier's code and the parameters, so the same inputs
 always give the same version and any change gives a new one.
@@ -29,20 +30,20 @@ from typing import Any
 
 from classifier.corpus import Corpus, near_duplicate_groups
 from classifier.errors import ModelFileError
-from classifier.model import HypeModel, make_model, model_params
+from classifier.features import TextFeaturizer
+from classifier.model import HypeModel, HypeSignals, make_model, model_params
+from classifier.model_file import MAX_BYTES, ForeignNode, read_model_file, read_schema
 
 logger = logging.getLogger(__name__)
 
-# What a model file may hold, type by type: exactly what skops writes for a `HypeModel`. Our own
-# classes are the ones skops must be told to trust. It trusts the containers and NumPy arrays by
-# default, but they are named here too, so that a file naming anything else (a function such as
-# `builtins.exec` to call, or any default-trusted type a `HypeModel` never holds) is refused
-# before skops builds a thing. No module is trusted whole.
-OWN_TYPES = frozenset({
-    "classifier.features.TextFeaturizer",
-    "classifier.model.HypeModel",
-    "classifier.model.HypeSignals",
-})
+# What a model file may hold, type by type: exactly what skops writes for a `HypeModel`. A file
+# naming anything else (a function such as `builtins.exec` to call, or any type skops trusts by
+# default that a `HypeModel` never holds) is refused before a thing is built; then the reader
+# (`model_file`) checks each node's loader too, and rebuilds objects only of our own classes. No
+# module is trusted whole.
+OWN_CLASSES: dict[str, type[object]] = {f"{cls.__module__}.{cls.__qualname__}": cls
+                                        for cls in (TextFeaturizer, HypeModel, HypeSignals)}
+OWN_TYPES = frozenset(OWN_CLASSES)
 MODEL_TYPES = OWN_TYPES | {"builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "numpy.ndarray"}
 
 VERSION_NAME = re.compile(r"hm-[0-9a-f]{12}")  # what `model_version` gives
@@ -176,6 +177,8 @@ class ModelRegistry:
         path = self._path(version, ".skops")
         if not path.is_file():
             raise ModelFileError(f"model file {path} is missing")
+        if path.stat().st_size > MAX_BYTES:
+            raise ModelFileError(f"model file {path} is larger than {MAX_BYTES >> 20} MiB; refusing to load it")
         actual = _sha256(path)
         if actual != info.sha256:
             raise ModelFileError(f"model file {path} does not match its recorded hash; refusing to load it")
@@ -240,21 +243,19 @@ def _manifest_problem(raw: object, version: str) -> str | None:
 
 def _read_model_file(path: Path) -> object:
     """The object a model file holds, built only once every type it names is in `MODEL_TYPES`."""
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     try:
         with zipfile.ZipFile(path) as archive:
-            schema = json.loads(archive.read("schema.json"))
+            schema = read_schema(archive)
         foreign = sorted(_types_named(schema) - MODEL_TYPES)
         if not foreign:
-            # skops audits the file again against the same list before it builds anything.
-            return _skops().load(path, trusted=sorted(OWN_TYPES))
-    except UntrustedTypesFoundException as exc:
-        foreign = [_one_line(exc)]
+            # The reader checks every node again, loader and type, before it builds it.
+            return read_model_file(path, OWN_CLASSES)
+    except ForeignNode as exc:
+        foreign = [str(exc)]
     except Exception as exc:
         # The file's hash matched, so it was written by whoever can write the model directory: a
-        # crafted or damaged file can fail anywhere in zipfile, json, numpy or skops, and each of
-        # those failures means the same thing to the user.
+        # crafted or damaged file can fail anywhere in zipfile, json or numpy, and each of those
+        # failures means the same thing to the user.
         logger.debug("model file %s cannot be read", path, exc_info=True)
         raise ModelFileError(f"model file {path} cannot be read ({_one_line(exc)}); "
                              "train a new model with `hypewatch train`") from None
@@ -284,7 +285,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _skops():
-    """skops.io, imported on first use: it takes about a second, and most commands never load a model."""
+    """skops.io, imported on first use to write a model: it takes about half a second."""
     import skops.io
 
     return skops.io

@@ -26,9 +26,9 @@ from hypewatch.settings import Settings
 from storage.errors import DatabaseUrlError
 
 # Every command builds a `Hypewatch`, and most need only part of it: the model (NumPy, SciPy,
-# scikit-learn, skops), fetching (httpx), extraction of HTML (trafilatura) and the database
-# (SQLAlchemy) are each imported where they are first used, so `hypewatch check page.txt` pays for
-# none but the model, and `hypewatch --help` for none at all.
+# scikit-learn; skops only to write one), fetching (httpx), extraction of HTML (trafilatura) and
+# the database (SQLAlchemy) are each imported where they are first used, so `hypewatch check
+# page.txt` pays for none but the model, and `hypewatch --help` for none at all.
 if TYPE_CHECKING:
     from classifier.model import DocumentScore, HypeModel
     from classifier.registry import ModelInfo, ModelRegistry

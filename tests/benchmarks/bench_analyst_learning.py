@@ -1,6 +1,7 @@
 """Learning from analysts on real pages: does labelling half the sites lift the other half?
 
     .venv/bin/python tests/benchmarks/bench_analyst_learning.py [--part tuning|test|all] [--weights 1,3,5]
+        [--allow-missing] [--cv-thresholds]
 
 What an analyst team does, end to end: the real pages of half of the sites (`seeds/real/`, split
 by a hash of the site) are stored as crawled pages in a fresh SQLite database and labelled
@@ -64,24 +65,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["tuning", "test", "all"], default="tuning")
     parser.add_argument("--weights", default="1,3,5,10")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="leave out the pages whose texts could not be re-collected (as evaluate --real does)")
+    parser.add_argument("--cv-thresholds", action="store_true",
+                        help="flag at cross-validated thresholds, not the shipped ones (chosen on the tuning part)")
     args = parser.parse_args()
-    real = load_real_set(ROOT / "seeds" / "real", None if args.part == "all" else args.part)
+    params = {"thresholds": None} if args.cv_thresholds else {}
+    real = load_real_set(ROOT / "seeds" / "real", None if args.part == "all" else args.part,
+                         require_texts=not args.allow_missing)
     labelled = [p for p in real.pages if half_of(p.site) == "A"]
     other = Corpus(tuple(p.document for p in real.pages if half_of(p.site) == "B"))
-    out: dict = {"part": args.part, "labelled_pages": len(labelled), "other_pages": len(other), "runs": []}
+    out: dict = {"part": args.part, "labelled_pages": len(labelled), "other_pages": len(other),
+                 "missing_pages": list(real.missing), "cv_thresholds": args.cv_thresholds, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         app = Hypewatch(Settings.from_environ({"HYPEWATCH_HOME": tmp, "HYPEWATCH_SEEDS": str(ROOT / "seeds")}))
         from classifier.corpus import load_corpus
 
         training = load_corpus(app.settings.seeds_dir)
         started = time.perf_counter()
-        model, _ = app.train()
+        model, _ = app.train(**params)
         out["before"] = figures(model, training, other)
         label_through_the_database(app, labelled)
         extra = app.analyst_documents()
         out["analyst_documents"] = len(extra)
         for weight in (float(w) for w in args.weights.split(",")):
-            model, info = app.train(extra_documents=extra, analyst_weight=weight)
+            model, info = app.train(extra_documents=extra, analyst_weight=weight, **params)
             after = figures(model, training, other)
             out["runs"].append({"analyst_weight": weight, **after,
                                 "macro_f1_gain": round(after["macro_f1"] - out["before"]["macro_f1"], 4)})
