@@ -10,5 +10,7 @@ It imports nothing else of hypewatch's, so the model can be trained, evaluated a
 - `baselines`, `evaluation`, `thresholds`: the keyword and dummy baselines, cross-validation and
   real-page evaluation, and the flag thresholds chosen on real pages.
 - `registry`: trained models on disk, versioned and checked by hash.
+- `references`, `trials`: the registry ids, named trials, DOIs and PMIDs a text cites (with
+  offsets), and the judgements of a cited trial against its registry record.
 - `errors`: the package's exceptions.
 """

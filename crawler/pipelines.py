@@ -9,7 +9,8 @@
                             what its relevance gate rejects ("off-topic"), except pages that name
                             MS and a cell treatment (`classifier.topic`): those are kept, counted
                             ("kept"), and stored with their relevance figure.
-6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches.
+6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches,
+                            with the references the text cites (`crawler.citations`).
 
 Every reason a pipeline drops an item for (`crawler.vocabulary`) is counted by `extensions.RunStats`.
 In a shared crawl what the duplicate pipelines have seen is the whole run's, over all its workers
@@ -29,6 +30,7 @@ from scrapy.exceptions import DropItem
 
 from classifier.topic import mentions_topic
 from crawler.articles import ArticleExtraction, extract_article
+from crawler.citations import citations
 from crawler.counts import KEPT, stat_key
 from crawler.extract import Extraction
 from crawler.fetch import HTML_TYPES, looks_like_html
@@ -355,4 +357,5 @@ def _document(item: PageItem) -> ExtractedDocument:
         site_name=extraction.site_name,
         raw_html=None,  # stored from item.raw_html_gz
         fetched_at=item.fetched_at,
+        citations=citations(extraction.text),
     )

@@ -100,6 +100,10 @@ def api_alerts(board: BoardDep, view: ReaderDep,
                limit: Annotated[str | None, Query(description="Recent events shown (1-1000).")] = None
                ) -> dict[str, Any]:
     return serialise.alerts_json(view.alerts(board.config.alert_channels, parse_int("limit", limit, 100, 1, 1000)))
+@router.get("/api/trials", tags=["trials"],
+            summary="Every cited trial: its registry record, and each citing page with its judgements")
+def api_trials(view: ReaderDep) -> dict[str, Any]:
+    return {"trials": [row.to_dict() for row in view.trials()]}
 
 
 @router.get("/api/meta", tags=["overview"], summary="Signal names, labels, descriptions and colours")

@@ -1,5 +1,6 @@
 """The values the dashboard shows: article rows, trends, summaries, per-group figures, crawl health,
-one article's detail, and what each screen shows made of them (`Overview`, `DomainView`, `RunsPage`).
+one article's detail with the trials it cites, and what each screen shows made of them (`Overview`,
+`DomainView`, `RunsPage`, the cited trials' `TrialRow`s).
 
 `dashboard.analytics` computes the figures from the in-memory facts, `dashboard.reads` and
 `dashboard.crawl_runs` read rows from the database; both return these types, and
@@ -13,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from classifier.trials import JUDGEMENTS, MISUSE
 from dashboard.filters import ArticleFilters
 from storage.alerts import EventRecord, RuleRecord
 from storage.models import DocumentVersion, Label, Page, Prediction
@@ -190,6 +192,69 @@ class ArticleDetail:
     source_name: str | None
     is_current: bool
     previous_version: DocumentVersion | None = None
+    trials: list[CitedTrialView] = field(default_factory=list)  # the registry trials and named trials it cites
+    other_references: list[CitedTrialView] = field(default_factory=list)  # DOIs and PMIDs (no judgement)
+
+
+@dataclass(frozen=True)
+class CitedTrialView:
+    """A trial (or other reference) as a page cites it, judged against its cached registry record."""
+
+    kind: str
+    identifier: str
+    url: str | None  # where to look it up
+    spans: tuple[tuple[int, int], ...]  # where the page cites it
+    status: str | None  # the registry's overall status (None: no record)
+    title: str | None
+    judgements: tuple[str, ...]  # `classifier.trials` names
+    record: dict[str, Any] | None
+
+    @property
+    def misused(self) -> bool:
+        return any(j in MISUSE for j in self.judgements)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "identifier": self.identifier, "url": self.url,
+                "spans": [list(s) for s in self.spans], "status": self.status, "title": self.title,
+                "judgements": [{"name": j, "label": JUDGEMENTS[j]} for j in self.judgements],
+                "misused": self.misused, "record": self.record}
+
+
+@dataclass(frozen=True)
+class TrialCitation:
+    """One page citing a trial, and how its use of that trial is judged."""
+
+    page_id: int
+    url: str
+    domain: str
+    title: str | None
+    judgements: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"page_id": self.page_id, "url": self.url, "domain": self.domain, "title": self.title,
+                "judgements": [{"name": j, "label": JUDGEMENTS[j]} for j in self.judgements]}
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """A cited trial on the Trials screen: its record and every page whose current version cites it."""
+
+    kind: str
+    identifier: str
+    url: str | None
+    status: str | None
+    title: str | None
+    record: dict[str, Any] | None
+    pages: list[TrialCitation]
+
+    @property
+    def misused_by(self) -> int:
+        return sum(1 for p in self.pages if any(j in MISUSE for j in p.judgements))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "identifier": self.identifier, "url": self.url, "status": self.status,
+                "title": self.title, "record": self.record, "misused_by": self.misused_by,
+                "pages": [p.to_dict() for p in self.pages]}
 
 
 # ---------------------------------------------------------------- screens made of the values above

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from classifier.signals import SIGNAL_INFO, SIGNALS
+from classifier.trials import JUDGEMENTS
 from dashboard.alert_forms import parse_rule_form
 from dashboard.errors import BadRequest, Forbidden, NotFound
 from dashboard.figures import ArticleDetail
@@ -80,6 +81,7 @@ def article(request: Request, board: BoardDep, view: ReaderDep, article_id: int,
                               "text": text[m.start:m.end]} for m in marks if not m.counter],
         "form_defaults": _form_defaults(prediction, latest_label, detail.version.id),
         "label_rows": [("relevant", "Relevant")] + [(n, SIGNAL_INFO[n].label) for n in SIGNALS],
+        "judgements": JUDGEMENTS,
     })
 
 
@@ -234,6 +236,9 @@ async def delete_alert_rule(request: Request, board: BoardDep, rule_id: int) -> 
 
     await run_in_threadpool(remove)
     return RedirectResponse("/alerts", status_code=303)
+@router.get("/trials")
+def trials(request: Request, board: BoardDep, view: ReaderDep) -> Response:
+    return board.render(request, "trials.html", {"trials": view.trials(), "judgements": JUDGEMENTS})
 
 
 @router.get("/docs")

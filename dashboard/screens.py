@@ -31,9 +31,11 @@ from dashboard.figures import (
     RunsPage,
     Summary,
     Trends,
+    TrialRow,
 )
 from dashboard.filters import ArticleFilters
 from dashboard.search import SearchIndex
+from dashboard.trials import trial_rows, version_trials
 from storage import alerts as alert_log
 from storage.alert_rules import mask_channel
 from storage.models import MAX_ROW_ID
@@ -113,7 +115,8 @@ class Reader:
         detail = reads.article_detail(self.session, article_id, version_id) if ids_exist else None
         if detail is None:
             raise NotFound(f"There is no article {article_id}" + (f" with version {version_id}." if version_id else "."))
-        return detail
+        cited, others = version_trials(self.session, detail.page, detail.version)
+        return replace(detail, trials=cited, other_references=others)
 
     def queue(self, filters: ArticleFilters, limit: int = 50) -> list[tuple[ArticleRow, float]]:
         """Unlabelled articles where the model is least certain, with that uncertainty (1 = a coin toss)."""
@@ -141,6 +144,10 @@ class Reader:
         narrowed = replace(filters, domain=name)
         stats = self.domains(replace(narrowed, relevance="all"))
         return DomainView(name, narrowed, stats[0] if stats else None)
+
+    def trials(self) -> list[TrialRow]:
+        """Every trial the current versions cite, with the pages citing it and their judgements."""
+        return trial_rows(self.session)
 
     def runs(self, source: str | None = None, page: int = 1) -> RunsPage:
         rows, total = crawl_runs.list_runs(self.session, source=source, page=page)

@@ -84,6 +84,8 @@ def article_json(detail: ArticleDetail) -> dict[str, Any]:
         "prediction": prediction_dict(detail.prediction),
         "versions": detail.versions,
         "labels": [label_dict(label) for label in detail.labels],
+        "cited_trials": [trial.to_dict() for trial in detail.trials],
+        "other_references": [ref.to_dict() for ref in detail.other_references],
     }
 
 

@@ -10,6 +10,7 @@
   (APScheduler).
 - `alerting/`: alert rules evaluated after every crawl and delivered through Apprise (`cli_alerts`:
   `hypewatch alerts`).
+- `trials`: the ClinicalTrials.gov API v2 client, the registry cache's refresh, cited trials judged.
 - `serving`: runs the dashboard; `demo`: the demo job; `label_exchange`: labels in and out.
 - `cli*`, `report`, `output`: the command line, its check report, and its file output;
   `deferred_imports`: modules a command's libraries import but it never uses.

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from storage.errors import DatabaseUrlError
 if TYPE_CHECKING:
     from classifier.model import DocumentScore, HypeModel
     from classifier.registry import ModelInfo, ModelRegistry
+    from hypewatch.trials import CitedTrialJudgement, RegistryClient
     from storage.db import Database
     from storage.documents import StoreResult
 
@@ -50,6 +51,7 @@ class CheckResult:
     extraction: Extraction
     score: DocumentScore
     raw_html: bytes | None = None
+    trials: tuple[CitedTrialJudgement, ...] = ()  # the registry trials it cites, judged (`hypewatch.trials`)
 
     @property
     def storage_url(self) -> str:
@@ -84,6 +86,7 @@ class CheckResult:
             "signals": score["signals"],
             "counter_signals": score["counter_signals"],
             "model_version": score["model_version"],
+            "cited_trials": [trial.to_dict() for trial in self.trials],
         }
 
 
@@ -148,7 +151,30 @@ class Hypewatch:
         if extraction.status != "ok":
             raise TargetError(target, _extraction_problem(extraction))
         score = self.model.score(extraction.text)
-        return CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
+        result = CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
+        return replace(result, trials=tuple(self.judge_trials(extraction.text, domain=result.domain,
+                                                              site_name=extraction.site_name)))
+
+    @functools.cached_property
+    def registry_client(self) -> RegistryClient | None:
+        """ClinicalTrials.gov's API client, or None when HYPEWATCH_REGISTRY_URL is off."""
+        from hypewatch.trials import RegistryClient
+
+        return RegistryClient.from_settings(self.settings)
+
+    def judge_trials(self, text: str, *, domain: str = "", site_name: str | None = None) -> list[CitedTrialJudgement]:
+        """The registry trials `text` cites, judged; records from the database's cache while fresh."""
+        from classifier.references import NCT, find_references
+
+        references = find_references(text)
+        if not any(r.is_registry for r in references):
+            return []  # nothing to look up: neither the registry client nor the database is imported
+        from hypewatch.trials import judge_text
+
+        cites_nct = any(r.kind == NCT for r in references)
+        database = self.database if cites_nct and self.registry_client is not None else None
+        return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
+                          max_age=dt.timedelta(days=self.settings.registry_max_age))
 
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
         try:
@@ -198,6 +224,7 @@ class Hypewatch:
     # ------------------------------------------------------------------ save
     def save(self, result: CheckResult) -> StoreResult:
         """Store page, version (only if the text changed) and this model's prediction."""
+        from crawler.citations import citations
         from storage.documents import ExtractedDocument, PredictionScores
         from storage.writes import store_document, store_prediction
 
@@ -214,6 +241,7 @@ class Hypewatch:
             site_name=result.extraction.site_name,
             raw_html=result.raw_html,
             fetched_at=dt.datetime.now(dt.UTC),
+            citations=citations(result.extraction.text),
         )
         with self.database.session() as session:
             self.register_model(session)

@@ -169,7 +169,7 @@ def corpus_check(app: Hypewatch, seeds: Path | None) -> None:
 def register_commands() -> None:
     """Commands that live in their own modules."""
     for module_name in ("hypewatch.cli_model", "hypewatch.cli_crawl", "hypewatch.cli_dashboard", "hypewatch.cli_labels",
-                        "hypewatch.cli_alerts"):
+                        "hypewatch.cli_alerts", "hypewatch.cli_trials"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -26,13 +26,15 @@ SPREAD_DAYS = 182
 
 
 def fresh_demo_settings(settings: Settings) -> Settings:
-    """Settings pointing at a new, empty demo database (the previous demo's is removed)."""
+    """Settings pointing at a new, empty demo database (the previous demo's is removed).
+
+    The demo stays on this machine: its corpus cites real trials, but no registry is asked."""
     folder = settings.home / DEMO_DIR
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / DEMO_DB
     for path in (database, database.with_name(DEMO_DB + "-wal"), database.with_name(DEMO_DB + "-shm")):
         path.unlink(missing_ok=True)
-    return settings.with_overrides(database_url=f"sqlite:///{database}")
+    return settings.with_overrides(database_url=f"sqlite:///{database}", registry_url=None)
 
 
 def _fraction(key: str) -> float:

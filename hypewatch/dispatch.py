@@ -9,9 +9,13 @@ evaluated and what is due is delivered (`hypewatch.alerting.cycle`).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.sources import SourceConfig
 from hypewatch.alerting.cycle import after_crawls
@@ -19,6 +23,9 @@ from hypewatch.app import Hypewatch
 from hypewatch.crawling import crawl_locally
 from hypewatch.distributed import crawl_shared
 from hypewatch.runs import CrawlSummary, ProgressCallback, end_abandoned_runs, prepare
+from storage.errors import StorageError
+
+logger = logging.getLogger(__name__)
 
 
 def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | None = None,
@@ -38,8 +45,29 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
                                    on_progress=on_progress, timeout=timeout, stop=stop,
                                    settings_overrides=settings_overrides)
                      for source in sources]
+    resolve_cited_trials(app)
     after_crawls(app)  # the alert rules look at what these runs stored and how they ended
     return summaries
+
+
+def resolve_cited_trials(app: Hypewatch) -> None:
+    """After crawls: fetch the records of newly cited trials and of those gone stale (cached ones
+    are not asked for again), as many as the registry rate allows at once, so a crawl never waits
+    on the rate (the rest come with the next crawls, or `hypewatch trials refresh`). The registry
+    failing leaves them unverified, never fails the crawl."""
+    if app.registry_client is None:
+        return
+    from hypewatch.trials import resolve
+
+    try:
+        outcome = resolve(app.database, app.registry_client, refresh=True,
+                          max_age=dt.timedelta(days=app.settings.registry_max_age),
+                          limit=app.registry_client.window_requests)
+    except (StorageError, SQLAlchemyError) as exc:
+        logger.warning("cited trials not resolved: %s", exc)
+        return
+    if outcome.asked:
+        logger.info("trial registry: %s", outcome.to_dict())
 
 
 def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = None,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from classifier.signals import SIGNAL_INFO, hype_band
+from classifier.trials import MISUSE, VERIFIED
 from hypewatch.app import CheckResult
 
 MAX_EVIDENCE_CHARS = 220
+MAX_TITLE_CHARS = 120
 BAND_COLOURS = {"none": "green", "low": "green", "medium": "yellow", "high": "red"}
 
 
@@ -46,12 +48,38 @@ def render_check(console: Console, result: CheckResult) -> None:
         mark = "[bold green]●[/]" if counter["present"] else "[dim]○[/]"
         counters.add_row(f"{mark} {SIGNAL_INFO[name].label}", "yes" if counter["present"] else "no",
                          _evidence_text(counter["evidence"] if counter["present"] else []))
+    parts: list[RenderableType] = [header, Text(), summary, Text()]
     if not data["relevant"]:
-        note = Text("Not about stem-cell treatment for MS: no signal is flagged.", style="italic")
-        body = Group(header, Text(), summary, Text(), note)
+        parts.append(Text("Not about stem-cell treatment for MS: no signal is flagged.", style="italic"))
     else:
-        body = Group(header, Text(), summary, Text(), signals, Text(), counters)
+        parts += [signals, Text(), counters]
+    if data["cited_trials"]:
+        parts += [Text(), _trials_table(data["cited_trials"])]
+    body = Group(*parts)
     console.print(Panel(body, title=f"[bold]hypewatch check[/] {data['target']}", title_align="left"))
+
+
+def _trials_table(trials: list[dict]) -> Table:
+    """The registry trials the page cites, each with its status and judgements."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=True)
+    table.add_column("cited trial", ratio=2)
+    table.add_column("status", ratio=1)
+    table.add_column("judgement", ratio=4)
+    for trial in trials:
+        misused = any(j["name"] in MISUSE for j in trial["judgements"])
+        mark = "[bold red]●[/]" if misused else ("[bold green]●[/]" if _verified(trial) else "[dim]○[/]")
+        title = (trial["record"] or {}).get("title") or ""
+        judged = Text("; ".join(j["label"] for j in trial["judgements"]))
+        if title:
+            judged.append(f"\n{title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + '…'}",
+                          style="dim")
+        table.add_row(Text.from_markup(f"{mark} ").append(trial["identifier"]),
+                      Text((trial["status"] or "—").lower().replace("_", " ")), judged)
+    return table
+
+
+def _verified(trial: dict) -> bool:
+    return any(j["name"] == VERIFIED for j in trial["judgements"])
 
 
 def _evidence_text(evidence: list[dict]) -> Text:

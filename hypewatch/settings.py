@@ -36,6 +36,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 PARALLEL_CRAWLS = 2  # scheduled crawls running at once, by default (each with its own extraction processes)
 DEFAULT_USER_AGENT = "hypewatch/0.1 (+https://github.com/hypewatch/hypewatch; health-misinformation monitor)"
+DEFAULT_REGISTRY_URL = "https://clinicaltrials.gov"
+REGISTRY_OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class Settings:
     alert_attempts: int = 5  # a message that failed this many times is recorded failed
     alert_retry_seconds: float = 60.0  # wait before the first retry; doubled at each one after
     alert_daily_hour: int = 8  # the hour (UTC) daily digests go out
+    registry_url: str | None = DEFAULT_REGISTRY_URL  # ClinicalTrials.gov API v2's base; None: never asked
+    registry_rate: str = "20/minute"  # requests to the registry at most (a `limits` rate)
+    registry_max_age: float = 7.0  # days before a cached registry record is fetched again
 
     @property
     def model_dir(self) -> Path:
@@ -104,6 +109,9 @@ class Settings:
             alert_attempts=int(_number(environ, "HYPEWATCH_ALERT_ATTEMPTS", 5)),
             alert_retry_seconds=_number(environ, "HYPEWATCH_ALERT_RETRY_SECONDS", 60.0),
             alert_daily_hour=int(_number(environ, "HYPEWATCH_ALERT_DAILY_HOUR", 8, allow_zero=True)) % 24,
+            registry_url=_registry_url(environ),
+            registry_rate=_rate(environ, "HYPEWATCH_REGISTRY_RATE", "20/minute"),
+            registry_max_age=_number(environ, "HYPEWATCH_REGISTRY_MAX_AGE", 7.0),
         )
 
 
@@ -120,6 +128,26 @@ def _redis_prefix(environ: Mapping[str, str]) -> str:
     if not REDIS_PREFIX.fullmatch(prefix):
         raise ConfigError(f"HYPEWATCH_REDIS_PREFIX must be letters, digits, '_', '-', '.' or ':', got {prefix!r}")
     return prefix
+
+
+def _registry_url(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get("HYPEWATCH_REGISTRY_URL") or DEFAULT_REGISTRY_URL).strip()
+    if raw.lower() == REGISTRY_OFF:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", raw):
+        raise ConfigError(f"HYPEWATCH_REGISTRY_URL must be an http(s) base URL or {REGISTRY_OFF!r}, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _rate(environ: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse
+
+    raw = environ.get(name) or default
+    try:
+        parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate like '20/minute', got {raw!r}") from None
+    return raw
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:

@@ -3,7 +3,7 @@
 - `models`     the tables (SQLAlchemy 2.0 typed models); `migrations/` brings a database up to them.
 - `db`         engines, sessions and migrating on first use (SQLite by default, PostgreSQL tested).
 - `documents`  what callers hand to storage and get back (`ExtractedDocument`, `PredictionScores`,
-               `StoreResult`), the content fingerprint, raw HTML compression, lookup by content.
+               `StoreResult`, `Citation`), the content fingerprint, raw HTML compression, lookup by content.
 - `writes`     the one write path for pages, document versions and predictions (`store_batch`;
                `store_document` and `store_prediction` go through the same rules).
 - `upsert`     the one INSERT ... ON CONFLICT DO NOTHING, for writes that can race.
@@ -16,6 +16,8 @@
                one way a channel URL (which may hold secrets) is shown.
 - `alerts`     alert rules, the alert log (one event per event key) and each event's delivery to each
                channel (claimed, sent, retried, failed).
+- `trials`     cited references (`cited_references`, written with their versions) and the trial
+               registry records cached for them (`trial_records`, `TrialEssentials`).
 - `repository` the registries (sources, model versions) and the export of every stored page.
 - `errors`     the exceptions callers can report.
 """

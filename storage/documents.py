@@ -42,6 +42,16 @@ def decompress_html(blob: bytes | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """A reference the text cites (a registry id, named trial, DOI or PMID): `text[start:end]`."""
+
+    kind: str
+    identifier: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class ExtractedDocument:
     """What storage needs of an extracted page."""
 
@@ -55,6 +65,7 @@ class ExtractedDocument:
     site_name: str | None = None
     raw_html: str | bytes | None = None
     fetched_at: dt.datetime | None = None
+    citations: tuple[Citation, ...] = ()  # stored with the version (`cited_references`)
 
 
 @dataclass(frozen=True)

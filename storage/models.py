@@ -354,3 +354,47 @@ class AlertDelivery(Base):
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))
+class TrialRecord(Base):
+    """A trial registry's record, cached: the essentials the judgements read.
+
+    One row per registry identifier (`kind` is the reference kind, "nct" for ClinicalTrials.gov).
+    `found` is False when the registry answered that it has no such trial; a row is refreshed once
+    it is older than HYPEWATCH_REGISTRY_MAX_AGE. Dates are the registry's own, ISO and perhaps only
+    year-month ("2019-06").
+    """
+
+    __tablename__ = "trial_records"
+    __table_args__ = (UniqueConstraint("kind", "identifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    identifier: Mapped[str] = mapped_column(String(64))
+    found: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str | None] = mapped_column(String(1000))
+    conditions: Mapped[list[Any]] = mapped_column(default=list)
+    interventions: Mapped[list[Any]] = mapped_column(default=list)
+    phase: Mapped[str | None] = mapped_column(String(100))
+    overall_status: Mapped[str | None] = mapped_column(String(50))
+    start_date: Mapped[str | None] = mapped_column(String(10))
+    completion_date: Mapped[str | None] = mapped_column(String(10))
+    enrollment: Mapped[int | None] = mapped_column(Integer)
+    sponsor: Mapped[str | None] = mapped_column(String(500))
+    sponsor_class: Mapped[str | None] = mapped_column(String(50))
+    results_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_update: Mapped[str | None] = mapped_column(String(10))
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CitedReference(Base):
+    """A reference one document version cites (`classifier.references`): where, and to what."""
+
+    __tablename__ = "cited_references"
+    __table_args__ = (UniqueConstraint("version_id", "start_offset"),
+                      Index("ix_cited_references_kind_identifier", "kind", "identifier"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    identifier: Mapped[str] = mapped_column(String(300))
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)

@@ -6,7 +6,8 @@ The crawler stores pages in batches (`store_batch`); `store_document` is a batch
 - a page per URL; a new version only when the text's fingerprint differs from the current
   version's (going back to an earlier text makes that version current again);
 - at most one prediction per version and model version (a second one is not stored);
-- a page's current prediction is the newest prediction of its current version.
+- a page's current prediction is the newest prediction of its current version;
+- a version's citations (`cited_references`) are stored once each, by their offset.
 
 Writes are idempotent, and the inserts that can race with another crawl skip conflicting rows
 (`storage.upsert`), so storing the same page twice, even at once, stores it once.
@@ -30,7 +31,7 @@ from storage.documents import (
     compress_html,
     content_fingerprint,
 )
-from storage.models import SIGNAL_NAMES, DocumentVersion, Page, Prediction, utcnow
+from storage.models import SIGNAL_NAMES, CitedReference, DocumentVersion, Page, Prediction, utcnow
 from storage.upsert import insert_ignoring_conflicts
 
 
@@ -115,6 +116,13 @@ def _store_sorted(session: Session, batch: list[PendingDocument], source_id: int
     insert_ignoring_conflicts(session, Prediction, [
         _prediction_row(version_of[p.document.url], p.scores) for p in batch if p.scores is not None
     ], ["version_id", "model_version"])
+    # A version's citations are written whenever it is stored, so a version stored before they were
+    # recorded gets them on its next crawl.
+    insert_ignoring_conflicts(session, CitedReference, [
+        {"version_id": version_of[p.document.url], "kind": c.kind, "identifier": c.identifier[:300],
+         "start_offset": c.start, "end_offset": c.end}
+        for p in batch for c in p.document.citations
+    ], ["version_id", "start_offset"])
     newest_prediction = _newest_predictions(session, version_of.values())
     session.execute(update(Page), [
         {"id": pages[url].id, "last_seen": seen[url], "current_version_id": version_of[url],

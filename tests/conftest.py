@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -93,7 +94,8 @@ class LocalSite:
                 site.times.append(time.monotonic())
                 site.requests.append(self.path)
                 site.hosts.append(self.headers.get("Host"))
-                route = site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
+                route = (site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
+                         or site.routes.get(self.path.split("?", 1)[0].rsplit("/", 1)[0] + "/*"))
                 if route is None:
                     route = Route(404, b"<html><body><p>not found</p></body></html>", {"Content-Type": "text/html"})
                 if route.delay:
@@ -169,6 +171,66 @@ def own_site() -> Iterator[LocalSite]:
     yield site
     site.server.shutdown()
     site.server.server_close()
+
+
+# ---------------------------------------------------------------- a local trial registry
+def ct_study(nct_id: str, *, title: str = "Autologous haematopoietic stem cell transplantation in relapsing "
+             "multiple sclerosis", conditions: tuple[str, ...] = ("Relapsing Multiple Sclerosis",),
+             interventions: tuple[str, ...] = ("Autologous haematopoietic stem cell transplantation",),
+             status: str = "COMPLETED", start: str = "2015-02", completion: str = "2019-06-30",
+             enrollment: int = 120, sponsor: str = "Northfield University Hospital", sponsor_class: str = "OTHER",
+             has_results: bool = True, phases: tuple[str, ...] = ("PHASE3",)) -> dict:
+    """A study as ClinicalTrials.gov API v2 returns it (`/api/v2/studies/{nctId}`): the modules and
+    fields hypewatch reads, laid out as the API's public schema documents them. Invented values."""
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": nct_id, "briefTitle": title, "officialTitle": title},
+            "statusModule": {
+                "overallStatus": status,
+                "startDateStruct": {"date": start, "type": "ACTUAL"},
+                "primaryCompletionDateStruct": {"date": completion, "type": "ACTUAL"},
+                "completionDateStruct": {"date": completion, "type": "ACTUAL"},
+                "lastUpdatePostDateStruct": {"date": "2024-01-15", "type": "ACTUAL"},
+            },
+            "sponsorCollaboratorsModule": {"leadSponsor": {"name": sponsor, "class": sponsor_class}},
+            "conditionsModule": {"conditions": list(conditions)},
+            "designModule": {"studyType": "INTERVENTIONAL", "phases": list(phases),
+                             "enrollmentInfo": {"count": enrollment, "type": "ACTUAL"}},
+            "armsInterventionsModule": {"interventions": [{"type": "PROCEDURE", "name": n} for n in interventions]},
+        },
+        "hasResults": has_results,
+    }
+
+
+class LocalRegistry:
+    """A ClinicalTrials.gov API v2 stand-in on loopback: the studies a test adds, 404 for the rest."""
+
+    PREFIX = "/api/v2/studies/"
+
+    def __init__(self, site: LocalSite) -> None:
+        self.site = site
+        self.base_url = site.base_url
+
+    def add(self, study: dict) -> str:
+        nct_id = study["protocolSection"]["identificationModule"]["nctId"]
+        self.site.add(self.PREFIX + nct_id, json.dumps(study), content_type="application/json")
+        return nct_id
+
+    def answer_all(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Every study request from now on gets `status` (429: rate-limited, 503: down)."""
+        for path in list(self.site.routes):
+            self.site.add(path, b"{}", status=status, content_type="application/json", headers=headers)
+        self.site.routes[self.PREFIX + "*"] = Route(status, b"{}", {"Content-Type": "application/json",
+                                                                    **(headers or {})})
+
+    @property
+    def study_requests(self) -> list[str]:
+        return [path for path in self.site.requests if path.startswith(self.PREFIX)]
+
+
+@pytest.fixture
+def registry(own_site) -> LocalRegistry:
+    return LocalRegistry(own_site)
 
 
 @dataclass(frozen=True)
@@ -330,7 +392,8 @@ def database_url(request, tmp_path) -> Iterator[str]:
 def model_dir(tmp_path_factory) -> Path:
     """A model trained once per session from seeds/ (the slowest fixture; shared)."""
     home = tmp_path_factory.mktemp("model-home")
-    settings = Settings.from_environ({"HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR)})
+    settings = Settings.from_environ({"HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR),
+                                       "HYPEWATCH_REGISTRY_URL": "off"})
     Hypewatch(settings).train()
     return settings.model_dir
 
@@ -349,6 +412,7 @@ def settings(home, database_url) -> Settings:
         "HYPEWATCH_HOME": str(home),
         "HYPEWATCH_DATABASE_URL": database_url,
         "HYPEWATCH_SEEDS": str(SEEDS_DIR),
+        "HYPEWATCH_REGISTRY_URL": "off",  # tests never leave loopback: a test wanting one uses `registry`
     })
 
 
@@ -368,6 +432,7 @@ def cli_env(settings) -> dict[str, str]:
         "HYPEWATCH_HOME": str(settings.home),
         "HYPEWATCH_DATABASE_URL": settings.database_url,
         "HYPEWATCH_SEEDS": str(settings.seeds_dir),
+        "HYPEWATCH_REGISTRY_URL": settings.registry_url or "off",
         "COLUMNS": "120",
     })
     return env
@@ -522,6 +587,7 @@ def dashboard_dataset(request, tmp_path_factory, model_dir) -> DashboardDataset:
         request.addfinalizer(drop)
     settings = Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR), "HYPEWATCH_DATABASE_URL": database_url,
+        "HYPEWATCH_REGISTRY_URL": "off",
     })
     return _store_dashboard_dataset(settings)
 

@@ -249,4 +249,35 @@ def test_a_rule_from_the_filtered_article_list_and_a_test_message(alerts_page, w
     assert api["rules"][0]["params"] == {"min_hype": 40.0, "signals": ["cure_claim"]}
     assert ALERT_SECRET not in tab.content() and ALERT_SECRET not in str(api)
     _screenshot(tab, "alerts.png")
+def test_a_page_citing_a_withdrawn_trial_as_proof_shows_the_judgement(browser, settings, registry, tmp_path):
+    from classifier.trials import JUDGEMENTS, STOPPED
+    from tests.conftest import ct_study
+
+    registry.add(ct_study("NCT10000002", status="WITHDRAWN", enrollment=0, has_results=False))
+    app = Hypewatch(settings.with_overrides(registry_url=registry.base_url))
+    path = tmp_path / "clinic.html"
+    path.write_text(
+        '<html><head><meta charset="utf-8"><title>Stem cells cure MS</title></head><body><article>'
+        "<h1>Stem cells cure MS</h1><p>Our stem cell treatment for multiple sclerosis is proven: it is backed "
+        "by clinical trial NCT10000002, registered on ClinicalTrials.gov. Book your consultation today.</p>"
+        "</article></body></html>", encoding="utf-8")
+    page_id = app.save(app.check(str(path))).page_id
+    with DashboardServer(build_dashboard(app)) as running:
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=running.url.rstrip("/"))
+        tab = context.new_page()
+        problems: list[str] = []
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        tab.goto(f"/articles/{page_id}")
+        trial = tab.locator('#cited-trials li[data-identifier="NCT10000002"]')
+        assert trial.locator("a.external").get_attribute("href") == "https://clinicaltrials.gov/study/NCT10000002"
+        assert trial.locator(".trial-status").inner_text() == "withdrawn"
+        assert trial.locator(f'[data-judgement="{STOPPED}"]').inner_text() == JUDGEMENTS[STOPPED]
+        _screenshot(tab, "article-withdrawn-trial.png")
+        tab.click("text=all cited trials")
+        row = tab.locator('.trials-table tr[data-identifier="NCT10000002"]')
+        assert row.locator(f'[data-judgement="{STOPPED}"]').count() == 1
+        assert row.locator(f'a[href="/articles/{page_id}"]').count() == 1
+        _screenshot(tab, "trials.png")
+        context.close()
+    app.database.close()
     assert problems == []

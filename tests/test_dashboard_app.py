@@ -22,7 +22,7 @@ from storage.owners import Owner
 from storage.runs import start_crawl_run
 from tests.conftest import BACKENDS, wait_for
 
-PAGES = ["/", "/articles", "/queue", "/sources", "/runs", "/docs", "/domains/ms-news.example"]
+PAGES = ["/", "/articles", "/queue", "/sources", "/runs", "/trials", "/docs", "/domains/ms-news.example"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 
 

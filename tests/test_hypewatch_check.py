@@ -21,7 +21,7 @@ def clinic_url(local_site):
 
 def assert_schema(result: dict) -> None:
     assert set(result) == {"target", "url", "title", "published", "extraction", "text", "relevance", "relevant",
-                           "hype_score", "signals", "counter_signals", "model_version"}
+                           "hype_score", "signals", "counter_signals", "model_version", "cited_trials"}
     assert result["extraction"]["status"] == "ok" and result["extraction"]["chars"] == len(result["text"])
     assert set(result["signals"]) == SIGNALS and set(result["counter_signals"]) == COUNTERS
     assert 0 <= result["hype_score"] <= 100 and 0 <= result["relevance"] <= 1

@@ -39,14 +39,15 @@ from tests.conftest import (
 def make_settings(home, database_url, **extra) -> Settings:
     return Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_DATABASE_URL": database_url, "HYPEWATCH_SEEDS": str(SEEDS_DIR),
-        "HYPEWATCH_FETCH_TIMEOUT": "2", **extra,
+        "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_REGISTRY_URL": "off", **extra,
     })
 
 
 def cli_environment(settings: Settings, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
     env.update({"HYPEWATCH_HOME": str(settings.home), "HYPEWATCH_DATABASE_URL": settings.database_url,
-                "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_FETCH_TIMEOUT": "2", "COLUMNS": "200", **extra})
+                "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_FETCH_TIMEOUT": "2", "COLUMNS": "200",
+                "HYPEWATCH_REGISTRY_URL": settings.registry_url or "off", **extra})
     return env
 
 

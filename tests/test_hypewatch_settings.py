@@ -56,3 +56,19 @@ def test_alert_settings_and_channels_kept_out_of_the_repr(tmp_path):
     assert defaults.alert_channels == () and defaults.alert_attempts == 5 and defaults.alert_daily_hour == 8
     with pytest.raises(ConfigError):
         Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_ALERT_ATTEMPTS": "many"})
+def test_the_trial_registry_settings(tmp_path):
+    default = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path)})
+    assert default.registry_url == "https://clinicaltrials.gov" and default.registry_max_age == 7.0
+    local = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_REGISTRY_URL": "http://127.0.0.1:8081/",
+                                   "HYPEWATCH_REGISTRY_RATE": "5/second", "HYPEWATCH_REGISTRY_MAX_AGE": "1.5"})
+    assert (local.registry_url, local.registry_rate, local.registry_max_age) == ("http://127.0.0.1:8081", "5/second", 1.5)
+    assert Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_REGISTRY_URL": "OFF"}).registry_url is None
+
+
+@pytest.mark.parametrize(("name", "value"), [("HYPEWATCH_REGISTRY_URL", "ftp://registry.example"),
+                                             ("HYPEWATCH_REGISTRY_URL", "clinicaltrials.gov"),
+                                             ("HYPEWATCH_REGISTRY_RATE", "lots"),
+                                             ("HYPEWATCH_REGISTRY_MAX_AGE", "-1")])
+def test_bad_trial_registry_settings_are_config_errors(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), name: value})

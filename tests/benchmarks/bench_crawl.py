@@ -150,7 +150,7 @@ def main() -> None:
         settings = Settings.from_environ({
             "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"),
             "HYPEWATCH_DATABASE_URL": args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes),
+            "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes), "HYPEWATCH_REGISTRY_URL": "off",
         })
         if not (home / "models" / "current").exists():
             print("bench_crawl: no model to copy; training one (a few minutes)...", file=sys.stderr)

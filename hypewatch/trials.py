@@ -1,0 +1,243 @@
+"""Trial-registry grounding: ask ClinicalTrials.gov about the trials pages cite, and cache the answer.
+
+`RegistryClient` asks the ClinicalTrials.gov API v2 (`GET {HYPEWATCH_REGISTRY_URL}/api/v2/studies/
+{nctId}`) for one study at a time, at most HYPEWATCH_REGISTRY_RATE requests, with our user agent
+and the fetch timeout. `resolve` fetches the cited identifiers that have no record in the cache
+(`storage.trials`), or, when refreshing, whose record is older than HYPEWATCH_REGISTRY_MAX_AGE; a
+cached record is never asked for again before then. A registry that cannot be reached, answers
+429 or anything but a study or a 404, leaves the identifier without a record: its citations stay
+"unverified", and nothing is judged on a guess. The other registries have no public API we use:
+their identifiers are shown with a link, unverified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from classifier.references import NCT, find_references, reference_url
+from classifier.trials import JUDGEMENTS, MISUSE, PageContext, judge
+from hypewatch.settings import Settings
+from storage.trials import TrialEssentials, identifiers_to_fetch, save_trials, trial_records
+
+if TYPE_CHECKING:
+    from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+STUDY_PATH = "/api/v2/studies/{}"
+# Only the fields the cache keeps are asked for.
+STUDY_FIELDS = ",".join((
+    "protocolSection.identificationModule", "protocolSection.statusModule", "protocolSection.conditionsModule",
+    "protocolSection.designModule", "protocolSection.armsInterventionsModule",
+    "protocolSection.sponsorCollaboratorsModule", "hasResults"))
+RESOLVED_KINDS = (NCT,)  # the registries asked (the others have no public API we use)
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not answer with a study or "no such study" (down, 429, 5xx, not JSON)."""
+
+
+@dataclass
+class ResolveOutcome:
+    """What one pass of `resolve` did."""
+
+    asked: int = 0  # requests sent to the registry
+    found: int = 0
+    not_found: int = 0
+    unverified: int = 0  # left without a (fresh) record: the registry could not answer
+
+    def to_dict(self) -> dict[str, int]:
+        return {"asked": self.asked, "found": self.found, "not_found": self.not_found, "unverified": self.unverified}
+
+
+class RegistryClient:
+    """ClinicalTrials.gov API v2, one study per request, rate-limited."""
+
+    def __init__(self, base_url: str, *, user_agent: str, timeout: float, rate: str,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.limit = parse(rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.http = httpx.Client(headers={"User-Agent": user_agent, "Accept": "application/json"},
+                                 timeout=timeout, follow_redirects=False, transport=transport)
+        self.requests = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistryClient | None:
+        if settings.registry_url is None:
+            return None
+        return cls(settings.registry_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
+                   rate=settings.registry_rate)
+
+    @property
+    def window_requests(self) -> int:
+        """How many requests the rate allows in one of its windows (20 for "20/minute")."""
+        return int(self.limit.amount)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def study(self, nct_id: str) -> TrialEssentials:
+        """The study's essentials (`found` False on a 404); `RegistryUnavailable` for any other answer."""
+        self._wait_turn()
+        self.requests += 1
+        try:
+            response = self.http.get(self.base_url + STUDY_PATH.format(nct_id), params={"fields": STUDY_FIELDS})
+        except httpx.HTTPError as exc:
+            raise RegistryUnavailable(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code == 404:
+            return TrialEssentials(NCT, nct_id, found=False)
+        if response.status_code != 200:
+            raise RegistryUnavailable(f"HTTP {response.status_code}")
+        try:
+            return essentials_of_study(nct_id, response.json())
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise RegistryUnavailable(f"not a study record: {exc}") from None
+
+    def _wait_turn(self) -> None:
+        while not self.limiter.hit(self.limit, "registry"):
+            reset = self.limiter.get_window_stats(self.limit, "registry").reset_time
+            time.sleep(min(max(reset - time.time(), 0.05), 60.0))
+
+
+def essentials_of_study(nct_id: str, study: Mapping[str, Any]) -> TrialEssentials:
+    """The cache's essentials of one API v2 study object."""
+    protocol = study.get("protocolSection") or {}
+    ident = protocol.get("identificationModule") or {}
+    status = protocol.get("statusModule") or {}
+    design = protocol.get("designModule") or {}
+    sponsor = (protocol.get("sponsorCollaboratorsModule") or {}).get("leadSponsor") or {}
+    interventions = (protocol.get("armsInterventionsModule") or {}).get("interventions") or []
+    enrollment = (design.get("enrollmentInfo") or {}).get("count")
+    return TrialEssentials(
+        kind=NCT, identifier=nct_id, found=True,
+        title=ident.get("officialTitle") or ident.get("briefTitle"),
+        conditions=tuple(str(c) for c in (protocol.get("conditionsModule") or {}).get("conditions") or ()),
+        interventions=tuple(str(i.get("name")) for i in interventions if isinstance(i, Mapping) and i.get("name")),
+        phase=", ".join(design.get("phases") or ()) or None,
+        overall_status=status.get("overallStatus"),
+        start_date=_date(status.get("startDateStruct")),
+        completion_date=_date(status.get("primaryCompletionDateStruct")) or _date(status.get("completionDateStruct")),
+        enrollment=int(enrollment) if isinstance(enrollment, int | float) else None,
+        sponsor=sponsor.get("name"), sponsor_class=sponsor.get("class"),
+        results_posted=bool(study.get("hasResults")),
+        last_update=_date(status.get("lastUpdatePostDateStruct")),
+    )
+
+
+def _date(struct: Any) -> str | None:
+    date = struct.get("date") if isinstance(struct, Mapping) else None
+    return str(date)[:10] if date else None
+
+
+def resolve(database: Database, client: RegistryClient | None, *, refresh: bool = False,
+            max_age: dt.timedelta = dt.timedelta(days=7), limit: int | None = None) -> ResolveOutcome:
+    """Fetch the records of the cited trials that have none (and, with `refresh`, those older than
+    `max_age`), at most `limit` of them (those never fetched first; the rest are left for the next
+    pass, and counted unverified). The first failure of the registry ends the pass."""
+    with database.session() as session:
+        never = identifiers_to_fetch(session, NCT)
+        stale = identifiers_to_fetch(session, NCT, older_than=dt.datetime.now(dt.UTC) - max_age) if refresh else []
+    wanted = never + [i for i in stale if i not in set(never)]
+    chosen = wanted if limit is None else wanted[:limit]
+    outcome = fetch_records(database, client, chosen)[1]
+    outcome.unverified += len(wanted) - len(chosen)
+    return outcome
+
+
+def fetch_records(database: Database | None, client: RegistryClient | None,
+                  identifiers: Sequence[str]) -> tuple[dict[str, TrialEssentials], ResolveOutcome]:
+    """Ask the registry for each identifier and cache each answer (when there is a database). The
+    first failure of the registry ends the pass: the rest are left unverified."""
+    records: dict[str, TrialEssentials] = {}
+    outcome = ResolveOutcome()
+    if client is None:
+        outcome.unverified = len(identifiers)
+        return records, outcome
+    for position, nct_id in enumerate(identifiers):
+        outcome.asked += 1
+        try:
+            record = client.study(nct_id)
+        except RegistryUnavailable as exc:
+            outcome.unverified = len(identifiers) - position
+            logger.warning("trial registry %s did not answer for %s (%s); %d trial(s) left unverified",
+                           client.base_url, nct_id, exc, outcome.unverified)
+            break
+        records[nct_id] = record
+        if database is not None:
+            with database.session() as session:
+                save_trials(session, [record])
+        if record.found:
+            outcome.found += 1
+        else:
+            outcome.not_found += 1
+    return records, outcome
+
+
+# ---------------------------------------------------------------------------- one page (check)
+@dataclass(frozen=True)
+class CitedTrialJudgement:
+    """One trial a checked page cites, as `check` reports it."""
+
+    kind: str
+    identifier: str
+    spans: tuple[tuple[int, int], ...]
+    url: str | None
+    record: TrialEssentials | None
+    judgements: tuple[str, ...]
+
+    @property
+    def misused(self) -> bool:
+        return any(j in MISUSE for j in self.judgements)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "identifier": self.identifier, "url": self.url,
+            "spans": [list(span) for span in self.spans],
+            "status": self.record.overall_status if self.record and self.record.found else None,
+            "judgements": [{"name": j, "label": JUDGEMENTS[j]} for j in self.judgements],
+            "record": self.record.to_dict() if self.record else None,
+        }
+
+
+def judge_text(database: Database | None, client: RegistryClient | None, text: str, *, domain: str = "",
+               site_name: str | None = None, max_age: dt.timedelta = dt.timedelta(days=7),
+               today: dt.date | None = None) -> list[CitedTrialJudgement]:
+    """The registry trials `text` cites, each judged: records come from the cache when fresh, else
+    from the registry (and are cached, when there is a database)."""
+    references = [r for r in find_references(text) if r.is_registry]
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for ref in references:
+        spans.setdefault((ref.kind, ref.identifier), []).append((ref.start, ref.end))
+    nct_ids = sorted(ident for kind, ident in spans if kind == NCT)
+    records = _records(database, client, nct_ids, max_age)
+    page = PageContext(text, domain, site_name)
+    out = []
+    for (kind, ident), where in spans.items():
+        record = records.get(ident) if kind == NCT else None
+        out.append(CitedTrialJudgement(kind, ident, tuple(where), reference_url(kind, ident), record,
+                                       judge(record, page, today=today)))
+    return out
+
+
+def _records(database: Database | None, client: RegistryClient | None, nct_ids: Iterable[str],
+             max_age: dt.timedelta) -> dict[str, TrialEssentials]:
+    wanted = list(nct_ids)
+    cached: dict[str, TrialEssentials] = {}
+    if database is not None and wanted:
+        with database.session() as session:
+            cached = trial_records(session, NCT, wanted)
+    fresh_after = dt.datetime.now(dt.UTC) - max_age
+    missing = [i for i in wanted if i not in cached or cached[i].fetched_at < fresh_after]
+    fetched, _ = fetch_records(database, client, missing) if missing else ({}, None)
+    return {**cached, **fetched}  # a stale record the registry could not refresh is still the registry's word

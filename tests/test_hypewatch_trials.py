@@ -1,0 +1,248 @@
+"""hypewatch.trials against a local ClinicalTrials.gov API v2 server: judgements of checked pages,
+a registry that is down or rate-limiting, the cache (no second request), `trials refresh`, crawls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+
+from classifier.trials import (
+    JUDGEMENTS,
+    NO_RESULTS,
+    NOT_CELL_THERAPY,
+    NOT_FOUND,
+    NOT_MS,
+    PARTICIPANTS_PAY,
+    SELF_SPONSORED,
+    STOPPED,
+    UNVERIFIED,
+    VERIFIED,
+)
+from crawler.sources import SourceConfig
+from hypewatch.app import Hypewatch
+from hypewatch.dispatch import run_crawl
+from hypewatch.trials import RegistryClient, resolve
+from storage.models import CitedReference, TrialRecord
+from tests.conftest import SEEDS_DIR, article_html, ct_study
+
+GOOD = "NCT10000001"
+WITHDRAWN = "NCT10000002"
+KNEE = "NCT10000003"
+DRUG = "NCT10000004"
+SILENT = "NCT10000005"
+OWN = "NCT10000006"
+MISSING = "NCT19999999"
+
+STUDIES = [
+    ct_study(GOOD),
+    ct_study(WITHDRAWN, status="WITHDRAWN", enrollment=0, has_results=False, completion="2020-01"),
+    ct_study(KNEE, title="Cell therapy for knee osteoarthritis", conditions=("Osteoarthritis, Knee",)),
+    ct_study(DRUG, title="An antibody in relapsing multiple sclerosis", interventions=("Ocrelizumab",)),
+    ct_study(SILENT, has_results=False, completion="2020-05-31"),
+    ct_study(OWN, sponsor="Acmeregen Stem Cell Clinic", sponsor_class="INDUSTRY"),
+]
+
+BODY = ("Multiple sclerosis patients ask about stem cell treatment. {cite} "
+        "Our doctors review every case before a consultation, and the clinic answers questions by phone.")
+PAGES = {  # judgement -> (the page's sentence citing a trial, its site name)
+    VERIFIED: (f"The trial {GOOD} found fewer relapses after transplantation.", "Example News"),
+    NOT_FOUND: (f"Our protocol is registered on ClinicalTrials.gov ({MISSING}).", "Example News"),
+    NOT_MS: (f"A clinical trial ({KNEE}) proves our cells repair nerves.", "Example News"),
+    NOT_CELL_THERAPY: (f"A trial ({DRUG}) proves stem cells work in MS.", "Example News"),
+    STOPPED: (f"Our treatment is backed by clinical trial {WITHDRAWN}.", "Example News"),
+    NO_RESULTS: (f"In our clinical trial {SILENT}, 90% improved.", "Example News"),
+    SELF_SPONSORED: (f"Our own clinical trial {OWN} shows 90% improved.", "Acmeregen"),
+    PARTICIPANTS_PAY: (f"Join trial {GOOD}: patients pay to join the study.", "Example News"),
+}
+
+
+def page_html(cite: str, site_name: str) -> str:
+    return (f'<html><head><meta charset="utf-8"><meta property="og:site_name" content="{site_name}">'
+            f"<title>Stem cells for MS</title></head><body><article><h1>Stem cells for MS</h1>"
+            f"<p>{BODY.format(cite=cite)}</p></article></body></html>")
+
+
+@pytest.fixture
+def registry_app(settings, registry):
+    for study in STUDIES:
+        registry.add(study)
+    application = Hypewatch(settings.with_overrides(registry_url=registry.base_url, registry_rate="100/second"))
+    yield application
+    if "database" in application.__dict__:
+        application.database.close()
+
+
+@pytest.mark.parametrize("judgement", list(PAGES))
+def test_a_page_built_for_each_judgement_gets_it(registry_app, tmp_path, judgement):
+    cite, site_name = PAGES[judgement]
+    path = tmp_path / "page.html"
+    path.write_text(page_html(cite, site_name), encoding="utf-8")
+    result = registry_app.check(str(path))
+    [trial] = result.trials
+    assert judgement in trial.judgements, trial.judgements
+    if judgement == VERIFIED:
+        assert trial.judgements == (VERIFIED,)
+    text = result.extraction.text
+    start, end = trial.spans[0]
+    assert text[start:end] == trial.identifier
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_registry_rate_limiting_or_failing_leaves_references_unverified(registry_app, registry, tmp_path, status):
+    registry.answer_all(status, {"Retry-After": "60"} if status == 429 else None)
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=PAGES[STOPPED][0]), encoding="utf-8")
+    [trial] = registry_app.check(str(path)).trials
+    assert trial.judgements == (UNVERIFIED,) and trial.record is None
+    with registry_app.database.session() as session:
+        assert session.scalars(select(TrialRecord)).all() == []  # nothing cached from a failed answer
+
+
+def test_a_registry_that_is_down_leaves_references_unverified(settings, tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    application = Hypewatch(settings.with_overrides(registry_url=f"http://127.0.0.1:{port}", fetch_timeout=2))
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"{PAGES[STOPPED][0]} And {GOOD}."), encoding="utf-8")
+    trials = application.check(str(path)).trials
+    assert [t.judgements for t in trials] == [(UNVERIFIED,), (UNVERIFIED,)]
+    application.database.close()
+
+
+def test_checking_again_asks_the_registry_nothing_while_records_are_fresh(registry_app, registry, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"Trials {GOOD}, {WITHDRAWN} and {MISSING}."), encoding="utf-8")
+    first = registry_app.check(str(path)).trials
+    assert len(registry.study_requests) == 3
+    second = registry_app.check(str(path)).trials
+    assert len(registry.study_requests) == 3
+    assert [t.judgements for t in first] == [t.judgements for t in second]
+    assert [t.judgements for t in second] == [(VERIFIED,), (STOPPED,), (NOT_FOUND,)]
+
+
+def test_the_client_sends_our_user_agent_and_asks_only_for_the_fields_it_keeps(registry, settings):
+    registry.add(ct_study(GOOD))
+    client = RegistryClient(registry.base_url, user_agent="hypewatch-test/1", timeout=5, rate="10/second")
+    record = client.study(GOOD)
+    client.close()
+    assert record.found and record.phase == "PHASE3" and record.enrollment == 120 and record.results_posted
+    assert record.sponsor_class == "OTHER" and record.start_date == "2015-02" and record.completion_date == "2019-06-30"
+    assert registry.site.requests[-1].startswith(f"/api/v2/studies/{GOOD}?fields=")
+
+
+def test_check_report_and_json_show_a_withdrawn_trial(run_cli, registry, tmp_path):
+    for study in STUDIES:
+        registry.add(study)
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=PAGES[STOPPED][0]), encoding="utf-8")
+    env = {"HYPEWATCH_REGISTRY_URL": registry.base_url}
+    out = run_cli("check", "--json", str(path), env=env)
+    assert out.exit_code == 0, out.stderr
+    [trial] = json.loads(out.stdout)["cited_trials"]
+    assert trial["identifier"] == WITHDRAWN and trial["status"] == "WITHDRAWN"
+    assert trial["judgements"] == [{"name": STOPPED, "label": JUDGEMENTS[STOPPED]}]
+    assert trial["url"] == f"https://clinicaltrials.gov/study/{WITHDRAWN}"
+    report = run_cli("check", str(path), env=env)
+    assert report.exit_code == 0, report.stderr
+    assert WITHDRAWN in report.stdout and "withdrawn" in report.stdout
+    assert JUDGEMENTS[STOPPED].split(",")[0] in report.stdout
+    assert len(registry.study_requests) == 1  # the second check read the cache
+
+
+def test_trials_refresh_fetches_only_what_is_missing_or_stale(run_cli, registry_app, registry, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"Trials {GOOD} and {KNEE}."), encoding="utf-8")
+    registry_app.save(registry_app.check(str(path)))
+    asked = len(registry.study_requests)
+    env = {"HYPEWATCH_REGISTRY_URL": registry.base_url}
+    out = run_cli("trials", "refresh", "--json", env=env)
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["asked"] == 0 and len(registry.study_requests) == asked
+    with registry_app.database.session() as session:  # make one record stale
+        row = session.scalars(select(TrialRecord).where(TrialRecord.identifier == KNEE)).one()
+        row.fetched_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    out = run_cli("trials", "refresh", env=env)
+    assert out.exit_code == 0, out.stderr
+    assert "1 asked, 1 found" in out.stdout and registry.study_requests[-1].startswith(f"/api/v2/studies/{KNEE}")
+    out = run_cli("trials", "refresh", env={"HYPEWATCH_REGISTRY_URL": "off"})
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1 and "off" in out.stderr
+
+
+def test_a_second_crawl_asks_the_registry_nothing_for_cached_trials(registry_app, registry, own_site):
+    text = (SEEDS_DIR / "docs" / "001_7d7ce66c201201cd.txt").read_text(encoding="utf-8")
+    urls = [own_site.add(f"/news/{n}", article_html(f"Stem cells and MS, part {n}",
+                                                    f"{text}\n\nThe clinic cites trial {nct} as proof."))
+            for n, nct in enumerate((WITHDRAWN, GOOD, MISSING))]
+    index = own_site.add("/news/", article_html("News", text, extra="".join(f'<a href="{u}">Story {i}</a> '
+                                                                            for i, u in enumerate(urls))))
+    source = SourceConfig(name="trials", kind="site", start_urls=(index,), allowed_domains=("127.0.0.1",),
+                          max_depth=1, max_pages=10, allow_private=True)
+    assert run_crawl(registry_app, source).status == "ok"
+    assert sorted(p.rsplit("/", 1)[1].split("?")[0] for p in registry.study_requests) == sorted([WITHDRAWN, GOOD,
+                                                                                                MISSING])
+    with registry_app.database.session() as session:
+        cited = set(session.scalars(select(CitedReference.identifier).where(CitedReference.kind == "nct")))
+    assert cited == {WITHDRAWN, GOOD, MISSING}
+    before = len(registry.study_requests)
+    assert run_crawl(registry_app, source).status == "ok"
+    assert len(registry.study_requests) == before  # 0 registry requests for cached trials
+    assert resolve(registry_app.database, registry_app.registry_client).asked == 0
+
+
+def test_the_dashboard_lists_cited_trials_on_the_article_and_the_trials_screen(registry_app, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hypewatch.serving import build_dashboard
+
+    saved = {}
+    for judgement in (STOPPED, SELF_SPONSORED, VERIFIED):
+        cite, site_name = PAGES[judgement]
+        path = tmp_path / f"{judgement}.html"
+        path.write_text(page_html(cite + " See also PMID: 30667502.", site_name), encoding="utf-8")
+        saved[judgement] = registry_app.save(registry_app.check(str(path))).page_id
+    with TestClient(build_dashboard(registry_app)) as client:
+        article = client.get(f"/api/articles/{saved[STOPPED]}").json()
+        [trial] = article["cited_trials"]
+        assert trial["identifier"] == WITHDRAWN and trial["status"] == "WITHDRAWN" and trial["misused"]
+        assert [j["name"] for j in trial["judgements"]] == [STOPPED]
+        start, end = trial["spans"][0]
+        assert article["version"]["text"][start:end] == WITHDRAWN
+        assert [(r["kind"], r["identifier"]) for r in article["other_references"]] == [("pmid", "30667502")]
+        html = client.get(f"/articles/{saved[STOPPED]}").text
+        assert f'href="https://clinicaltrials.gov/study/{WITHDRAWN}"' in html and JUDGEMENTS[STOPPED] in html
+        rows = {row["identifier"]: row for row in client.get("/api/trials").json()["trials"]}
+        assert set(rows) == {WITHDRAWN, OWN, GOOD}
+        assert rows[OWN]["pages"][0]["page_id"] == saved[SELF_SPONSORED]
+        assert [j["name"] for j in rows[OWN]["pages"][0]["judgements"]] == [SELF_SPONSORED]
+        assert [j["name"] for j in rows[GOOD]["pages"][0]["judgements"]] == [VERIFIED]
+        assert rows[WITHDRAWN]["misused_by"] == 1 and rows[GOOD]["misused_by"] == 0
+        page = client.get("/trials").text
+        assert all(ident in page for ident in rows) and JUDGEMENTS[SELF_SPONSORED] in page
+
+
+def test_a_pass_fetches_at_most_its_limit_never_fetched_first(registry_app, registry, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"Trials {GOOD}, {KNEE} and {DRUG}."), encoding="utf-8")
+    registry_app.save(registry_app.check(str(path)))  # caches all three
+    path.write_text(BODY.format(cite=f"Trials {OWN}, {SILENT} and {WITHDRAWN}."), encoding="utf-8")
+    with registry_app.database.session() as session:
+        for row in session.scalars(select(TrialRecord)):
+            row.fetched_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    from crawler.citations import citations
+    from storage.documents import ExtractedDocument
+    from storage.writes import store_document
+
+    text = path.read_text(encoding="utf-8")
+    with registry_app.database.session() as session:  # stored without a lookup, as a crawl stores it
+        store_document(session, ExtractedDocument("https://b.example/", "b.example", text, citations=citations(text)))
+    asked = len(registry.study_requests)
+    outcome = resolve(registry_app.database, registry_app.registry_client, refresh=True, limit=4)
+    assert outcome.asked == 4 and outcome.unverified == 2
+    fetched = [p.rsplit("/", 1)[1].split("?")[0] for p in registry.study_requests[asked:]]
+    assert sorted(fetched[:3]) == sorted([OWN, SILENT, WITHDRAWN])  # never fetched before the stale ones
