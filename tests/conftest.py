@@ -17,10 +17,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -393,6 +395,11 @@ def run_cli(cli_env) -> Callable[..., CliResult]:
     return run
 
 
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class MeasuredRun:
     result: CliResult
@@ -402,28 +409,34 @@ class MeasuredRun:
 
 @pytest.fixture
 def run_cli_measured(cli_env) -> Callable[..., MeasuredRun]:
-    """Run `hypewatch ARGS` in a real subprocess; report its own peak RSS (from wait4) and wall time.
+    """Run `hypewatch ARGS` in a real subprocess; report its own peak RSS and wall time.
 
-    A child running past `timeout` is killed (and reported as such: exit code -9)."""
+    The peak comes from wait4 through `tests/peak_rss.py`: straight from this process, the
+    command's ru_maxrss would include this test process's own memory. A run going past `timeout`
+    is killed (and reported as such: exit code -9)."""
 
     def run(*args: str, timeout: float = 120, env: dict | None = None) -> MeasuredRun:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+                tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "peak-rss"
             started = time.monotonic()
-            proc = subprocess.Popen([sys.executable, "-m", "hypewatch", *args], stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, env={**cli_env, **(env or {})}, cwd=PROJECT_ROOT)
-            killer = threading.Timer(timeout, proc.kill)
+            proc = subprocess.Popen([sys.executable, "-m", "tests.peak_rss", str(report),
+                                     sys.executable, "-m", "hypewatch", *args], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env={**cli_env, **(env or {})}, cwd=PROJECT_ROOT,
+                                    start_new_session=True)
+            killer = threading.Timer(timeout, _kill_group, (proc.pid,))
             killer.start()
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
             finally:
                 killer.cancel()
-            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
             seconds = time.monotonic() - started
             out.seek(0)
             err.seek(0)
             result = CliResult(proc.returncode, out.read().decode("utf-8", "replace"),
                                err.read().decode("utf-8", "replace"))
-        return MeasuredRun(result, usage.ru_maxrss / 1024, seconds)  # ru_maxrss is in KiB on Linux
+            peak_kib = int(report.read_text("ascii")) if report.exists() else 0
+        return MeasuredRun(result, peak_kib / 1024, seconds)  # ru_maxrss is in KiB on Linux
 
     return run
 
