@@ -11,6 +11,8 @@
   PostgreSQL URL, every test's database is made on that server instead.
 - `google_news_link` / `bing_link`: a publisher's URL wrapped the way those aggregators' feeds do.
 - `model_dir`: a model trained once per session from seeds/, copied into each test's home.
+- `browser`: headless Chromium through Playwright, per module.
+- `run_cli_measured`: the CLI in a subprocess, with its wall time and its own peak RSS.
 - `settings` / `app` / `cli_env`: a private HYPEWATCH_HOME per test, wired to the above.
 """
 
@@ -537,6 +539,28 @@ def dashboard_dataset(request, tmp_path_factory, model_dir) -> DashboardDataset:
     return _store_dashboard_dataset(settings)
 
 
+# ---------------------------------------------------------------- a real browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright (skipped where it is not installed; CI installs it)."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        reason = "headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the browser tests")  # .ci/run installs it
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 # ---------------------------------------------------------------- demo site
 @pytest.fixture
 def demo_site():
@@ -642,7 +666,8 @@ def public_site() -> Iterator[LocalSite]:
 @pytest.fixture(scope="session")
 def probe_report() -> Iterator[dict[str, dict]]:
     """The probes' figures: each probe adds {name: {figure: value}} (before asserting on them); at the
-    end of the session they are written to tests/benchmarks/reports/probes.json (git-ignored)."""
+    end of the session they are merged into tests/benchmarks/reports/probes.json (git-ignored), each
+    with the time it was measured, beside the figures of probes this session did not run."""
     import datetime as dt
     import json
     import platform
@@ -651,6 +676,13 @@ def probe_report() -> Iterator[dict[str, dict]]:
     yield figures
     if figures:
         PROBE_REPORT.parent.mkdir(parents=True, exist_ok=True)
-        report = {"written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                  "python": platform.python_version(), "cpus": os.cpu_count(), "probes": figures}
+        try:  # a session running some of the probes keeps the others' last figures
+            earlier = json.loads(PROBE_REPORT.read_text(encoding="utf-8")).get("probes", {})
+        except (OSError, ValueError, AttributeError):
+            earlier = {}
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        for entry in figures.values():
+            entry["measured_at"] = now
+        report = {"written_at": now, "python": platform.python_version(), "cpus": os.cpu_count(),
+                  "probes": {**earlier, **figures}}
         PROBE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
