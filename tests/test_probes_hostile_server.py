@@ -109,6 +109,8 @@ def test_a_crawl_of_hostile_sites_stays_bounded_polite_and_quiet(hostile, run_cl
         "wall_seconds": round(run.seconds, 1), "crawl_seconds": summary.get("crawl_seconds"),
         "peak_rss_mb_largest_process": round(run.peak_rss_mb, 1), "crawl_peak_rss_mb": summary.get("peak_rss_mb"),
         "extraction_peak_rss_mb": summary.get("extraction_peak_rss_mb"),
+        "extraction_ready_seconds": summary.get("extraction_ready_seconds"), "cpu_seconds": summary.get("cpu_seconds"),
+        "extraction_cpu_seconds": summary.get("extraction_cpu_seconds"),
         "page_budget": MAX_PAGES, "pages_requested": len(pages), "requests": len(everything),
         "per_site_limit": crawl_settings.CONCURRENT_REQUESTS_PER_DOMAIN,
         "max_connections": client_side.max, "connection_samples": client_side.samples,
@@ -117,7 +119,9 @@ def test_a_crawl_of_hostile_sites_stays_bounded_polite_and_quiet(hostile, run_cl
         "max_in_flight": {host: hostile.counts[host].max_in_flight for host in hostile.counts},
         "requests_per_route": dict(sorted(per_route.items())),
         "calendar_pages": len(calendar), "article_fetches": dict(articles),
-        "session_links_offered": ARTICLES * 12, "private_fetched": per_route.get("/private/secret", 0),
+        "session_links_offered": ARTICLES * 12,
+        "session_id_requests": sum(marker in h.path.lower() for h in main for marker in ("sessionid=", "sid=")),
+        "private_fetched": per_route.get("/private/secret", 0),
         "retry_after_s": RETRY_AFTER, "retry_after_waits_s": retry_after_waits,
         "robots_5xx_pages_fetched": sum(h.path != "/robots.txt" for h in robots_5xx),
         "crawl_delay_s": CRAWL_DELAY_SECONDS, "crawl_delay_gaps_s": crawl_delay_gaps,
@@ -137,6 +141,7 @@ def test_a_crawl_of_hostile_sites_stays_bounded_polite_and_quiet(hostile, run_cl
     assert errors.get("too-large", 0) >= 5  # three bombs, two 50 MB pages
     assert 1 <= len(calendar) < MAX_PAGES
     assert set(articles.values()) == {1}, articles  # each article once, whatever its session ids
+    assert figures["session_id_requests"] == 0
     assert figures["private_fetched"] == 0
     assert retry_after_waits and min(retry_after_waits) >= RETRY_AFTER - TOLERANCE
     assert figures["robots_5xx_pages_fetched"] == 0
