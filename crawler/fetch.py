@@ -130,8 +130,9 @@ async def _fetch(url: str, limits: _Limits) -> FetchedPage:
                 raise FetchError(f"invalid URL: {exc}") from None
             except httpx.TimeoutException:
                 raise FetchError(f"timed out after {limits.timeout:g} s") from None
-            except httpx.HTTPError as exc:
-                raise FetchError(f"unreachable: {exc}") from None
+            except httpx.HTTPError as exc:  # a reset connection's ReadError has no message of its own
+                detail = str(exc) or f"the connection broke ({type(exc).__name__})"
+                raise FetchError(f"unreachable: {detail}") from None
             content_type = response.headers.get("content-type", "")
             media_type = content_type.split(";")[0].strip().lower()
             return FetchedPage(url, response.status_code, media_type, body, header_charset(content_type))

@@ -51,6 +51,7 @@ PAGE_BUDGET: Final = "page-budget"  # HYPEWATCH_MAX_PAGES reached
 ROBOTS_DISALLOWED: Final = "robots-disallowed"
 SKIPPED_KINDS: Final = (ROBOTS_DISALLOWED, PAGE_BUDGET)  # counted as skipped, not as errors
 CONNECTION_FAILED: Final = "connection"  # refused, reset or dropped before a whole response came
+TOO_LARGE: Final = "too-large"  # the body outgrew DOWNLOAD_MAXSIZE, as sent or as decompressed
 TIMED_OUT: Final = "timeout"
 DNS_FAILED: Final = "dns"
 # The site could not be reached at all: a run whose every request ended so fetched nothing from a

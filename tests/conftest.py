@@ -11,6 +11,8 @@
   PostgreSQL URL, every test's database is made on that server instead.
 - `google_news_link` / `bing_link`: a publisher's URL wrapped the way those aggregators' feeds do.
 - `model_dir`: a model trained once per session from seeds/, copied into each test's home.
+- `browser`: headless Chromium through Playwright, per module.
+- `run_cli_measured`: the CLI in a subprocess, with its wall time and its own peak RSS.
 - `settings` / `app` / `cli_env`: a private HYPEWATCH_HOME per test, wired to the above.
 - `smtp_receiver` / `webhook_receiver`: a real SMTP server (aiosmtpd) and a JSON webhook receiver on
   loopback that keep what alerts send them.
@@ -19,11 +21,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -460,6 +464,11 @@ def run_cli(cli_env) -> Callable[..., CliResult]:
     return run
 
 
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class MeasuredRun:
     result: CliResult
@@ -469,28 +478,34 @@ class MeasuredRun:
 
 @pytest.fixture
 def run_cli_measured(cli_env) -> Callable[..., MeasuredRun]:
-    """Run `hypewatch ARGS` in a real subprocess; report its own peak RSS (from wait4) and wall time.
+    """Run `hypewatch ARGS` in a real subprocess; report its own peak RSS and wall time.
 
-    A child running past `timeout` is killed (and reported as such: exit code -9)."""
+    The peak comes from wait4 through `tests/peak_rss.py`: straight from this process, the
+    command's ru_maxrss would include this test process's own memory. A run going past `timeout`
+    is killed (and reported as such: exit code -9)."""
 
     def run(*args: str, timeout: float = 120, env: dict | None = None) -> MeasuredRun:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+                tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "peak-rss"
             started = time.monotonic()
-            proc = subprocess.Popen([sys.executable, "-m", "hypewatch", *args], stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, env={**cli_env, **(env or {})}, cwd=PROJECT_ROOT)
-            killer = threading.Timer(timeout, proc.kill)
+            proc = subprocess.Popen([sys.executable, "-m", "tests.peak_rss", str(report),
+                                     sys.executable, "-m", "hypewatch", *args], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env={**cli_env, **(env or {})}, cwd=PROJECT_ROOT,
+                                    start_new_session=True)
+            killer = threading.Timer(timeout, _kill_group, (proc.pid,))
             killer.start()
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
             finally:
                 killer.cancel()
-            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
             seconds = time.monotonic() - started
             out.seek(0)
             err.seek(0)
             result = CliResult(proc.returncode, out.read().decode("utf-8", "replace"),
                                err.read().decode("utf-8", "replace"))
-        return MeasuredRun(result, usage.ru_maxrss / 1024, seconds)  # ru_maxrss is in KiB on Linux
+            peak_kib = int(report.read_text("ascii")) if report.exists() else 0
+        return MeasuredRun(result, peak_kib / 1024, seconds)  # ru_maxrss is in KiB on Linux
 
     return run
 
@@ -590,6 +605,28 @@ def dashboard_dataset(request, tmp_path_factory, model_dir) -> DashboardDataset:
         "HYPEWATCH_REGISTRY_URL": "off",
     })
     return _store_dashboard_dataset(settings)
+
+
+# ---------------------------------------------------------------- a real browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright (skipped where it is not installed; CI installs it)."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        reason = "headless Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the browser tests")  # .ci/run installs it
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 # ---------------------------------------------------------------- demo site
@@ -697,7 +734,8 @@ def public_site() -> Iterator[LocalSite]:
 @pytest.fixture(scope="session")
 def probe_report() -> Iterator[dict[str, dict]]:
     """The probes' figures: each probe adds {name: {figure: value}} (before asserting on them); at the
-    end of the session they are written to tests/benchmarks/reports/probes.json (git-ignored)."""
+    end of the session they are merged into tests/benchmarks/reports/probes.json (git-ignored), each
+    with the time it was measured, beside the figures of probes this session did not run."""
     import datetime as dt
     import json
     import platform
@@ -706,8 +744,15 @@ def probe_report() -> Iterator[dict[str, dict]]:
     yield figures
     if figures:
         PROBE_REPORT.parent.mkdir(parents=True, exist_ok=True)
-        report = {"written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                  "python": platform.python_version(), "cpus": os.cpu_count(), "probes": figures}
+        try:  # a session running some of the probes keeps the others' last figures
+            earlier = json.loads(PROBE_REPORT.read_text(encoding="utf-8")).get("probes", {})
+        except (OSError, ValueError, AttributeError):
+            earlier = {}
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        for entry in figures.values():
+            entry["measured_at"] = now
+        report = {"written_at": now, "python": platform.python_version(), "cpus": os.cpu_count(),
+                  "probes": {**earlier, **figures}}
         PROBE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

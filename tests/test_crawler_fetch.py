@@ -10,6 +10,7 @@ import pytest
 
 from crawler.errors import BlockedAddressError, FetchError
 from crawler.fetch import fetch
+from tests.hostile_server import MAIN, Bombs, HostileServer
 
 UA = "hypewatch-tests"
 
@@ -59,6 +60,18 @@ def test_http_errors_and_timeouts_are_fetch_errors(local_site):
 def test_unreachable_host_is_a_fetch_error():
     with pytest.raises(FetchError, match="unreachable"):
         fetch("http://127.0.0.1:9/", user_agent=UA, allow_private=True, timeout=2)
+
+
+def test_a_connection_reset_mid_body_is_a_fetch_error_that_says_so():
+    server = HostileServer(Bombs(b"", b"", b""))
+    server.start()
+    try:
+        with pytest.raises(FetchError, match=r"^unreachable: the connection broke \(ReadError\)$"):
+            fetch(server.url(MAIN, "/drop"), user_agent=UA, allow_private=True)
+        with pytest.raises(FetchError, match=r"^unreachable: peer closed connection without sending complete"):
+            fetch(server.url(MAIN, "/truncated"), user_agent=UA, allow_private=True)
+    finally:
+        server.close()
 
 
 def test_content_type_tells_html_apart(local_site):

@@ -15,6 +15,7 @@ from scrapy.exceptions import (
     DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -36,6 +37,7 @@ from crawler.vocabulary import (
     ROBOTS_DISALLOWED,
     SKIPPED_KINDS,
     TIMED_OUT,
+    TOO_LARGE,
 )
 
 HEAD_BYTES = 200_000
@@ -156,6 +158,8 @@ def error_kind(failure: Failure) -> str:
         message = str(exc).lower()
         if "robots.txt" in message:
             return ROBOTS_DISALLOWED
+        if "download_maxsize" in message:  # Scrapy's HttpCompressionMiddleware: a compression bomb
+            return TOO_LARGE
         if "redirect" in message:
             return "too-many-redirects"
         return "ignored"
@@ -164,9 +168,9 @@ def error_kind(failure: Failure) -> str:
     if isinstance(exc, net_errors.DNSLookupError):
         return DNS_FAILED
     if isinstance(exc, DownloadCancelledError):
-        return "too-large"  # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE
+        return TOO_LARGE  # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE
     if isinstance(exc, (net_errors.ConnectError, net_errors.ConnectionLost, net_errors.ConnectionDone,
-                        DownloadConnectionRefusedError, DownloadFailedError)):
+                        DownloadConnectionRefusedError, DownloadFailedError, ResponseDataLossError)):
         return CONNECTION_FAILED
     name = type(exc).__name__
     if name in ("ResponseFailed", "ResponseNeverReceived", "PotentialDataLoss"):
