@@ -13,11 +13,30 @@ from dataclasses import replace
 import numpy as np
 
 from classifier.signals import HIGH_HYPE, SIGNALS
-from dashboard.facts import Facts
+from dashboard.facts import CODES, HIGH_HYPE_BIT, RELEVANT_BIT, Facts, flag_bit
 from dashboard.figures import SILENT_AFTER, GroupStats, Summary, Trends, mean_hype
 from dashboard.filters import ArticleFilters
 
 SIGNAL_COLUMN = {name: j for j, name in enumerate(SIGNALS)}
+
+
+def _code_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each possible `Facts.code`: [relevant, high hype among relevant], the flags, and the
+    flags among relevant rows (as 0/1 matrices a table of code counts is multiplied by)."""
+    codes = np.arange(CODES)
+    relevant = (codes & RELEVANT_BIT) > 0
+    flags = np.stack([(codes & flag_bit(j)) > 0 for j in range(len(SIGNALS))], axis=1)
+    head = np.stack([relevant, relevant & ((codes & HIGH_HYPE_BIT) > 0)], axis=1)
+    return head.astype(np.int64), flags.astype(np.int64), (flags & relevant[:, None]).astype(np.int64)
+
+
+CODE_HEAD, CODE_FLAGS, CODE_RELEVANT_FLAGS = _code_table()
+
+
+def _code_counts(codes: np.ndarray, groups: np.ndarray | None = None, size: int = 1) -> np.ndarray:
+    """Rows per (group, code): a (size, CODES) table."""
+    key = codes.astype(np.int64) if groups is None else groups.astype(np.int64) * CODES + codes
+    return np.bincount(key, minlength=size * CODES).reshape(size, CODES)
 
 
 def mask(facts: Facts, filters: ArticleFilters, search_ids: np.ndarray | None = None) -> np.ndarray:
@@ -44,8 +63,15 @@ def mask(facts: Facts, filters: ArticleFilters, search_ids: np.ndarray | None = 
     elif filters.labelled == "no":
         keep &= ~facts.labelled
     if search_ids is not None:
-        keep &= np.isin(facts.page_id, search_ids)
+        keep &= holds(facts.page_id, search_ids)
     return keep
+
+
+def holds(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`np.isin` by a lookup table over the ids' range (linear, where sorting a million ids is not)."""
+    if not len(wanted) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    return np.isin(values, wanted, kind="table")
 
 
 # ---------------------------------------------------------------- ordering
@@ -56,26 +82,45 @@ def _sort_key(facts: Facts, sort: str) -> np.ndarray:
     return keys[sort]
 
 
-def ordered_ids(facts: Facts, keep: np.ndarray, sort: str, order: str) -> np.ndarray:
-    """Page ids of the kept rows in list order (ties by page id, in the same direction)."""
-    rows = np.flatnonzero(keep)
-    key = _sort_key(facts, sort)[rows]
-    ranked = rows[np.lexsort((facts.page_id[rows], key))]
-    if order == "desc":
-        ranked = ranked[::-1]
-    return facts.page_id[ranked]
+def _first_rows(rows: np.ndarray, key: np.ndarray, tie: np.ndarray, stop: int | None, descending: bool) -> np.ndarray:
+    """`rows` ordered by (key, tie), ascending or descending; only the first `stop` of them.
+
+    Only the rows that can be among the first `stop` are sorted: those whose key reaches the
+    stop-th key (found by partitioning, in linear time), ties included."""
+    values = key[rows]
+    if stop is not None and stop < len(rows):
+        if stop <= 0:
+            return rows[:0]
+        if descending:
+            bound = np.partition(values, len(values) - stop)[len(values) - stop]
+            near = values >= bound
+        else:
+            bound = np.partition(values, stop - 1)[stop - 1]
+            near = values <= bound
+        rows, values = rows[near], values[near]
+    order = np.lexsort((tie[rows], values))
+    if descending:
+        order = order[::-1]
+    return rows[order[:stop]]
+
+
+def ordered_ids(facts: Facts, keep: np.ndarray, sort: str, order: str, stop: int | None = None) -> np.ndarray:
+    """Page ids of the kept rows in list order (ties by page id, in the same direction); with
+    `stop`, only the first `stop` of them."""
+    rows = _first_rows(np.flatnonzero(keep), _sort_key(facts, sort), facts.page_id, stop, order == "desc")
+    return facts.page_id[rows]
 
 
 def newest_high_hype_ids(facts: Facts, filters: ArticleFilters, search_ids=None, limit: int = 6) -> np.ndarray:
     narrowed = replace(filters, relevance="relevant", min_hype=max(filters.min_hype or 0, HIGH_HYPE))
-    return ordered_ids(facts, mask(facts, narrowed, search_ids), "date", "desc")[:limit]
+    return ordered_ids(facts, mask(facts, narrowed, search_ids), "date", "desc", stop=limit)
 
 
 def queue_ids(facts: Facts, filters: ArticleFilters, search_ids=None, limit: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Unlabelled rows where the model is least certain: (page ids, uncertainty from 0 to 1)."""
     narrowed = replace(filters, labelled="no", relevance="all" if filters.relevance == "relevant" else filters.relevance)
     rows = np.flatnonzero(mask(facts, narrowed, search_ids))
-    ranked = rows[np.lexsort((-facts.page_id[rows], facts.margin[rows]))][:limit]
+    ranked = _first_rows(rows, facts.margin, -facts.page_id, limit, descending=False)
     return facts.page_id[ranked], np.round(1 - 2 * facts.margin[ranked], 3)
 
 
@@ -95,48 +140,51 @@ def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
         first = max(first, start - (start - 1) % 7)
     slot = (mondays - first) // 7
     slot_keep = slot >= 0
-    slot, hype, flags = slot[slot_keep], facts.hype[keep][slot_keep], facts.flags[keep][slot_keep]
+    slot, hype, codes = slot[slot_keep], facts.hype[keep][slot_keep], facts.code[keep][slot_keep]
     weeks = int(slot.max()) + 1 if len(slot) else 0
-    counts = np.bincount(slot, minlength=weeks)
+    table = _code_counts(codes, slot, weeks)
+    counts = table.sum(axis=1)
+    high = (table @ CODE_HEAD)[:, 1]
+    flag_counts = table @ CODE_FLAGS
     hype_sum = np.bincount(slot, weights=hype, minlength=weeks)
-    high = np.bincount(slot, weights=(hype >= HIGH_HYPE).astype(float), minlength=weeks)
-    flag_counts = {n: np.bincount(slot, weights=flags[:, j].astype(float), minlength=weeks).astype(int)
-                   for j, n in enumerate(SIGNALS)}
     return Trends(
         weeks=[dt.date.fromordinal(first + 7 * i) for i in range(weeks)],
-        articles=counts.astype(int).tolist(),
+        articles=counts.tolist(),
         mean_hype=[mean_hype(s, int(c)) for s, c in zip(hype_sum, counts, strict=True)],
-        signal_share={n: [round(float(f / c), 4) if c else None for f, c in zip(flag_counts[n], counts, strict=True)]
-                      for n in SIGNALS},
-        high_hype=high.astype(int).tolist(),
-        signal_counts={n: flag_counts[n].tolist() for n in SIGNALS},
+        signal_share={n: [round(float(f / c), 4) if c else None for f, c in zip(flag_counts[:, j], counts, strict=True)]
+                      for j, n in enumerate(SIGNALS)},
+        high_hype=high.tolist(),
+        signal_counts={n: flag_counts[:, j].tolist() for j, n in enumerate(SIGNALS)},
     )
 
 
 def summary(facts: Facts, filters: ArticleFilters, search_ids=None) -> Summary:
     keep = mask(facts, replace(filters, relevance="all"), search_ids)
+    table = _code_counts(facts.code[keep])
+    n_relevant, high = (table @ CODE_HEAD)[0].tolist()
+    flags = (table @ CODE_RELEVANT_FLAGS)[0].tolist()
     relevant = keep & facts.relevant
-    n_relevant = int(relevant.sum())
     return Summary(
-        articles=int(keep.sum()),
+        articles=int(table.sum()),
         relevant=n_relevant,
         mean_hype=mean_hype(facts.hype[relevant].sum(), n_relevant),
-        high_hype=int((relevant & (facts.hype >= HIGH_HYPE)).sum()),
-        labelled=int((keep & facts.labelled).sum()),
-        domains=int(np.unique(facts.domain[keep]).size),
-        signal_counts={n: int(facts.flags[relevant, j].sum()) for j, n in enumerate(SIGNALS)},
+        high_hype=high,
+        labelled=int(np.count_nonzero(keep & facts.labelled)),
+        domains=int(np.count_nonzero(np.bincount(facts.domain[keep], minlength=len(facts.domains)))),
+        signal_counts={n: int(flags[j]) for j, n in enumerate(SIGNALS)},
     )
 
 
 def _grouped(facts: Facts, group: np.ndarray, size: int, keep: np.ndarray):
     """Per group: articles, relevant, hype sum over relevant, flag sums, newest last_seen."""
     g = group[keep]
+    table = _code_counts(facts.code[keep], g, size)
+    articles = table.sum(axis=1)
+    n_relevant = (table @ CODE_HEAD)[:, 0]
+    flag_sums = table @ CODE_FLAGS
     relevant = facts.relevant[keep]
-    articles = np.bincount(g, minlength=size)
-    n_relevant = np.bincount(g, weights=relevant.astype(float), minlength=size)
-    hype_sum = np.bincount(g, weights=np.where(relevant, facts.hype[keep], 0.0), minlength=size)
-    flags = {n: np.bincount(g, weights=facts.flags[keep, j].astype(float), minlength=size)
-             for j, n in enumerate(SIGNALS)}
+    hype_sum = np.bincount(g[relevant], weights=facts.hype[keep][relevant], minlength=size)
+    flags = {n: flag_sums[:, j] for j, n in enumerate(SIGNALS)}
     last_seen = np.full(size, -np.inf)
     np.maximum.at(last_seen, g, facts.last_seen[keep])
     return articles, n_relevant, hype_sum, flags, last_seen

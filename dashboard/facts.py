@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Row, exists, select, union
 from sqlalchemy.orm import Session
 
-from classifier.signals import SIGNALS
+from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.reads import ARTICLE_DATE
 from dashboard.sqlfuncs import days_since_epoch, epoch_seconds
 from storage.models import CrawlRun, DocumentVersion, Label, Page, Prediction, Source
@@ -74,72 +74,118 @@ def _row_select():
     )
 
 
-class Facts:
-    """One immutable snapshot of the arrays; `FactStore` swaps in a new one when data changes."""
+# Bits of `Facts.code`: each row's relevance, signal flags and high hype in one byte, so that one
+# bincount over (group, code) counts articles, relevant ones, flags and high hype per group.
+RELEVANT_BIT = 1
+HIGH_HYPE_BIT = 1 << (1 + len(SIGNALS))
+CODES = 1 << (2 + len(SIGNALS))
+COLUMNS = ("page_id", "domain", "source", "day", "last_seen", "relevant", "hype", "relevance", "flags",
+           "labelled", "version_id", "margin", "code")
 
-    def __init__(self, rows: Sequence, domains: list[str], sources: dict[str, int], stamp: Stamp):
-        k = len(SIGNALS)
+
+def flag_bit(j: int) -> int:
+    return 1 << (1 + j)
+
+
+class Facts:
+    """One immutable snapshot of the arrays, one row per page in page id order; `FactStore` swaps
+    in a new one when data changes."""
+
+    page_id: np.ndarray
+    domain: np.ndarray
+    source: np.ndarray
+    day: np.ndarray
+    last_seen: np.ndarray
+    relevant: np.ndarray
+    hype: np.ndarray
+    relevance: np.ndarray
+    flags: np.ndarray
+    labelled: np.ndarray
+    version_id: np.ndarray
+    margin: np.ndarray  # how sure the model is: the smallest distance of a probability from 0.5
+    code: np.ndarray  # RELEVANT_BIT | flag_bit(j) for each flag | HIGH_HYPE_BIT
+
+    def __init__(self, columns: dict[str, np.ndarray], domains: list[str], sources: dict[str, int], stamp: Stamp):
         self.stamp = stamp
         self.sources = sources
         self.domains = domains
-        index = {d: i for i, d in enumerate(domains)}
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (10 + 2 * k)
-        self.page_id = np.array(columns[0], dtype=np.int64)
-        self.domain = np.array([index[d] for d in columns[1]], dtype=np.int32)
-        self.source = np.array([-1 if s is None else s for s in columns[2]], dtype=np.int32)
-        self.day = np.array(columns[3], dtype=np.int32) + EPOCH_ORDINAL
-        self.last_seen = np.array(columns[4], dtype=np.float64)
-        self.relevant = np.array(columns[5], dtype=bool)
-        self.hype = np.array(columns[6], dtype=np.float64)
-        self.relevance = np.array(columns[7], dtype=np.float64)
-        self.flags = np.array(columns[8:8 + k], dtype=bool).T.reshape(len(rows), k)
-        self.probs = np.array(columns[8 + k:8 + 2 * k], dtype=np.float64).T.reshape(len(rows), k)
-        self.labelled = np.array(columns[8 + 2 * k], dtype=bool)
-        self.version_id = np.array(columns[9 + 2 * k], dtype=np.int64)
-        self._derive()
+        for name in COLUMNS:
+            setattr(self, name, columns[name])
+        self.domain_index = {d: i for i, d in enumerate(domains)}
+        order = np.argsort(np.array(domains, dtype=object)) if domains else np.array([], dtype=np.int64)
+        self.domain_rank = np.empty(len(domains), dtype=np.int32)
+        self.domain_rank[order] = np.arange(len(domains), dtype=np.int32)
 
-    def _derive(self) -> None:
-        self._by_id = np.argsort(self.page_id, kind="stable")
-        self.domain_index = {d: i for i, d in enumerate(self.domains)}
-        order = np.argsort(np.array(self.domains, dtype=object)) if self.domains else np.array([], dtype=np.int64)
-        self.domain_rank = np.empty(len(self.domains), dtype=np.int32)
-        self.domain_rank[order] = np.arange(len(self.domains), dtype=np.int32)
-        margins = np.abs(self.probs - 0.5)
-        relevance_margin = np.abs(self.relevance - 0.5)
-        signal_margin = margins.min(axis=1) if len(margins) else relevance_margin
-        self.margin = np.where(self.relevant, np.minimum(relevance_margin, signal_margin), relevance_margin)
+    @classmethod
+    def from_rows(cls, rows: Sequence, domains: list[str], sources: dict[str, int], stamp: Stamp) -> Facts:
+        """Facts of rows read with `_row_select` (in any order), for the given list of domains."""
+        k = len(SIGNALS)
+        index = {d: i for i, d in enumerate(domains)}
+        raw = list(zip(*rows, strict=True)) if rows else [()] * (10 + 2 * k)
+        n = len(rows)
+        page_id = np.array(raw[0], dtype=np.int64)
+        order = np.argsort(page_id, kind="stable")
+        relevant = np.array(raw[5], dtype=bool)
+        hype = np.array(raw[6], dtype=np.float64)
+        relevance = np.array(raw[7], dtype=np.float64)
+        flags = np.array(raw[8:8 + k], dtype=bool).T.reshape(n, k)
+        probs = np.array(raw[8 + k:8 + 2 * k], dtype=np.float64).T.reshape(n, k)
+        relevance_margin = np.abs(relevance - 0.5)
+        signal_margin = np.abs(probs - 0.5).min(axis=1) if k and n else relevance_margin
+        code = relevant.astype(np.uint8) * RELEVANT_BIT + (hype >= HIGH_HYPE).astype(np.uint8) * HIGH_HYPE_BIT
+        for j in range(k):
+            code += flags[:, j].astype(np.uint8) * flag_bit(j)
+        columns = {
+            "page_id": page_id,
+            "domain": np.array([index[d] for d in raw[1]], dtype=np.int32),
+            "source": np.array([-1 if s is None else s for s in raw[2]], dtype=np.int32),
+            "day": np.array(raw[3], dtype=np.int32) + EPOCH_ORDINAL,
+            "last_seen": np.array(raw[4], dtype=np.float64),
+            "relevant": relevant, "hype": hype, "relevance": relevance, "flags": flags,
+            "labelled": np.array(raw[8 + 2 * k], dtype=bool),
+            "version_id": np.array(raw[9 + 2 * k], dtype=np.int64),
+            "margin": np.where(relevant, np.minimum(relevance_margin, signal_margin), relevance_margin),
+            "code": code,
+        }
+        return cls({name: column[order] for name, column in columns.items()}, domains, sources, stamp)
 
     def __len__(self) -> int:
         return len(self.page_id)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in COLUMNS}
 
     def positions(self, page_ids) -> np.ndarray:
         """Row of each page id, or -1 for ids not held."""
         wanted = np.asarray(page_ids, dtype=np.int64)
         if not len(self.page_id):
             return np.full(len(wanted), -1, dtype=np.int64)
-        sorted_ids = self.page_id[self._by_id]
-        at = np.clip(np.searchsorted(sorted_ids, wanted), 0, len(sorted_ids) - 1)
-        return np.where(sorted_ids[at] == wanted, self._by_id[at], -1)
+        at = np.clip(np.searchsorted(self.page_id, wanted), 0, len(self.page_id) - 1)
+        return np.where(self.page_id[at] == wanted, at, -1)
 
     def merged(self, rows: Sequence, stamp: Stamp, sources: dict[str, int]) -> Facts:
-        """A new snapshot with `rows` (fresh reads of changed or new pages) replacing or added."""
+        """A new snapshot with `rows` (fresh reads of changed or new pages) replacing or added.
+
+        Changed rows are written over a copy of each column and new pages appended (their ids
+        are past every held one, so the page id order holds without sorting a million rows)."""
         new_domains = list(self.domains)
         known = set(new_domains)
         for r in rows:
             if r[1] not in known:
                 known.add(r[1])
                 new_domains.append(r[1])
-        fresh = Facts(rows, new_domains, sources, stamp)
-        existing = self.positions(fresh.page_id)
-        combined = object.__new__(Facts)
-        combined.stamp, combined.sources, combined.domains = stamp, sources, new_domains
-        keep = np.ones(len(self), dtype=bool)
-        keep[existing[existing >= 0]] = False
-        for name in ("page_id", "domain", "source", "day", "last_seen", "relevant", "hype", "relevance", "flags",
-                     "probs", "labelled", "version_id"):
-            setattr(combined, name, np.concatenate([getattr(self, name)[keep], getattr(fresh, name)]))
-        combined._derive()
-        return combined
+        fresh = Facts.from_rows(rows, new_domains, sources, stamp)
+        at = self.positions(fresh.page_id)
+        held, added = at >= 0, at < 0
+        columns = {}
+        for name in COLUMNS:
+            column = getattr(self, name).copy()
+            column[at[held]] = getattr(fresh, name)[held]
+            columns[name] = np.concatenate([column, getattr(fresh, name)[added]])
+        if added.any() and len(self) and fresh.page_id[added].min() < self.page_id[-1]:
+            order = np.argsort(columns["page_id"], kind="stable")  # an id below the newest held: sort again
+            columns = {name: column[order] for name, column in columns.items()}
+        return Facts(columns, new_domains, sources, stamp)
 
 
 def _load_sources(session: Session) -> dict[str, int]:
@@ -174,7 +220,7 @@ class FactStore:
     def _full_load(session: Session, stamp: Stamp) -> Facts:
         rows = session.execute(_row_select().execution_options(yield_per=5000)).all()
         domains = sorted({r[1] for r in rows})
-        return Facts(rows, domains, _load_sources(session), stamp)
+        return Facts.from_rows(rows, domains, _load_sources(session), stamp)
 
     def _update(self, session: Session, facts: Facts, stamp: Stamp) -> Facts:
         old = facts.stamp
@@ -214,10 +260,7 @@ class FactStore:
 
 
 def _restamped(facts: Facts, stamp: Stamp) -> Facts:
-    copy = object.__new__(Facts)
-    copy.__dict__.update(facts.__dict__)
-    copy.stamp = stamp
-    return copy
+    return Facts(facts.columns(), facts.domains, facts.sources, stamp)
 
 
 __all__ = ["Facts", "FactStore", "Stamp", "read_stamp"]

@@ -64,7 +64,7 @@ class Reader:
         newest = self.facts.stamp.versions
         if index.caught_up(newest) or (index.indexed_to and index.try_sync(self.session, newest, max_batches=5)):
             versions = self.cache.get(("search", q), self.facts.stamp, lambda: index.version_ids(q))
-            return self.facts.page_id[np.isin(self.facts.version_id, versions)]
+            return self.facts.page_id[analytics.holds(self.facts.version_id, versions)]
         return self.cache.get(("search-like", q), self.facts.stamp,
                               lambda: np.array(reads.search_page_ids(self.session, q), dtype=np.int64))
 
@@ -90,9 +90,10 @@ class Reader:
         return reads.rows_by_ids(self.session, list(ids))
 
     def articles(self, filters: ArticleFilters) -> ArticlePage:
-        ids = self._ordered(filters)
+        keep = analytics.mask(self.facts, filters, self.search_ids(filters))
         start = (filters.page - 1) * filters.per_page
-        return ArticlePage(self.rows(ids[start:start + filters.per_page]), int(len(ids)), filters)
+        ids = analytics.ordered_ids(self.facts, keep, filters.sort, filters.order, stop=start + filters.per_page)
+        return ArticlePage(self.rows(ids[start:]), int(np.count_nonzero(keep)), filters)
 
     def iter_articles(self, filters: ArticleFilters, batch: int = 500) -> Iterator[ArticleRow]:
         """Every matching article in list order (exports), read from the database a batch at a time."""

@@ -53,6 +53,8 @@ def test_in_memory_figures_equal_sql(database, filters):
         ids = analytics.ordered_ids(facts, keep, filters.sort, filters.order)
         listed = twins.list_articles(session, ArticleFilters(**{**filters.__dict__, "per_page": 200}))
         assert [r.id for r in listed.rows] == ids.tolist()
+        for stop in (1, 7, 30):  # only the first rows of a list are ranked: the same rows, ties and all
+            assert analytics.ordered_ids(facts, keep, filters.sort, filters.order, stop=stop).tolist() == ids[:stop].tolist()
         queue_ids, uncertainty = analytics.queue_ids(facts, filters)
         sql_queue = twins.review_queue(session, filters)
         assert queue_ids.tolist() == [r.id for r, _ in sql_queue]
