@@ -8,14 +8,25 @@ page. They are loaded once, then brought up to date from the rows whose ids move
 pages, versions, predictions and labels are all found through indexed id ranges), so a crawl or a
 label costs the dashboard a small query, not a reload. The database stays the only truth: titles,
 texts and everything shown for a row are read from it for the rows on screen.
+
+Reading a million pages takes about 20 seconds, so the arrays are also kept on disk, like the
+search index (derived data in HYPEWATCH_HOME/cache/, safe to delete): a snapshot file stamped
+with the database it came from and the ids it had reached. A restarting dashboard loads it in a
+fraction of a second and reads only the rows that moved since, as it does after a crawl; it is
+written after a full load and again at most every `SNAPSHOT_EVERY` seconds while data changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +35,15 @@ from sqlalchemy.orm import Session
 
 from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.reads import ARTICLE_DATE
+from dashboard.search import database_identity
 from dashboard.sqlfuncs import days_since_epoch, epoch_seconds
 from storage.models import CrawlRun, DocumentVersion, Label, Page, Prediction, Source
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 900  # ids per IN (...) query, below every backend's bound-parameter limit
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_EVERY = 300.0  # seconds between two writes of the snapshot while the data changes
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,19 @@ class Stamp:
     labels: int
     runs: tuple
     sources: int
+
+    def as_list(self) -> list[int]:
+        return [self.pages, self.versions, self.predictions, self.labels, *self.runs, self.sources]
+
+    @classmethod
+    def from_list(cls, values: Sequence[int]) -> Stamp:
+        pages, versions, predictions, labels, runs, finished, sources = (int(v) for v in values)
+        return cls(pages, versions, predictions, labels, (runs, finished), sources)
+
+    def reaches(self, earlier: Stamp) -> bool:
+        """Whether this stamp is at or past `earlier` in every id: what was added since can be read."""
+        return (self.pages >= earlier.pages and self.versions >= earlier.versions
+                and self.predictions >= earlier.predictions and self.labels >= earlier.labels)
 
 
 def read_stamp(session: Session) -> Stamp:
@@ -155,6 +184,40 @@ class Facts:
     def columns(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in COLUMNS}
 
+    # ---------------------------------------------------------------- the snapshot file
+    def save(self, path: Path, identity: str) -> None:
+        """Write the arrays to `path` (replaced at once, never half-written)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as file:
+            np.savez(file, format=np.array([SNAPSHOT_FORMAT]), identity=np.array([identity]),
+                     stamp=np.array(self.stamp.as_list(), dtype=np.int64), domains=np.array(self.domains, dtype=str),
+                     source_names=np.array(list(self.sources), dtype=str),
+                     source_ids=np.array(list(self.sources.values()), dtype=np.int64), **self.columns())
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path, identity: str) -> Facts | None:
+        """The snapshot at `path` if it is one of this database (else, or if unreadable, None)."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if int(saved["format"][0]) != SNAPSHOT_FORMAT or str(saved["identity"][0]) != identity:
+                    return None
+                columns = {name: saved[name] for name in COLUMNS}
+                stamp = Stamp.from_list(saved["stamp"].tolist())
+                domains = saved["domains"].tolist()
+                sources = dict(zip(saved["source_names"].tolist(), saved["source_ids"].tolist(), strict=True))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged or foreign file: the facts are read from the database
+            logger.warning("ignoring the dashboard's figures snapshot %s: %s", path, exc)
+            return None
+        n = len(columns["page_id"])
+        if any(len(c) != n for c in columns.values()) or (n and int(columns["domain"].max()) >= len(domains)):
+            logger.warning("ignoring the dashboard's figures snapshot %s: its columns do not match", path)
+            return None
+        return cls(columns, domains, sources, stamp)
+
     def positions(self, page_ids) -> np.ndarray:
         """Row of each page id, or -1 for ids not held."""
         wanted = np.asarray(page_ids, dtype=np.int64)
@@ -192,12 +255,23 @@ def _load_sources(session: Session) -> dict[str, int]:
     return {name: sid for sid, name in session.execute(select(Source.id, Source.name))}
 
 
-class FactStore:
-    """Holds the current snapshot and refreshes it when the database's stamp moves."""
+def snapshot_path(cache_dir: Path, database_url: str) -> Path:
+    """One snapshot file per database, under the given cache directory."""
+    return cache_dir / f"facts-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}.npz"
 
-    def __init__(self) -> None:
+
+class FactStore:
+    """Holds the current facts and refreshes them when the database's stamp moves; with a
+    `snapshot` path, starts from the snapshot there and keeps it written."""
+
+    def __init__(self, snapshot: Path | None = None) -> None:
+        self.snapshot = snapshot
         self._facts: Facts | None = None
         self._lock = threading.Lock()
+        self._identity: str | None = None
+        self._saving = threading.Lock()
+        self._saved: tuple[float, Stamp] | None = None  # when, and at which stamp
+        self.origin: str | None = None  # where the facts came from at start: "snapshot" or "database"
 
     def current(self, session: Session, stamp: Stamp) -> Facts:
         facts = self._facts
@@ -206,15 +280,56 @@ class FactStore:
         with self._lock:
             facts = self._facts
             if facts is None:
-                facts = self._full_load(session, stamp)
+                facts = self._restore(session, stamp)
             elif facts.stamp != stamp:
                 facts = self._update(session, facts, stamp)
             self._facts = facts
-            return facts
+        self._keep(facts)
+        return facts
 
     def reset(self) -> None:
         with self._lock:
             self._facts = None
+
+    # ---------------------------------------------------------------- the snapshot file
+    def _restore(self, session: Session, stamp: Stamp) -> Facts:
+        """The facts from the snapshot brought up to date, or (with none usable) read in full."""
+        if self.snapshot is not None:
+            self._identity = database_identity(session)
+            saved = Facts.load(self.snapshot, self._identity)
+            if saved is not None and stamp.reaches(saved.stamp):
+                self._saved = (time.monotonic(), saved.stamp)
+                self.origin = "snapshot"
+                logger.info("figures of %d pages restored from %s", len(saved), self.snapshot)
+                return saved if saved.stamp == stamp else self._update(session, saved, stamp)
+        self.origin = "database"
+        return self._full_load(session, stamp)
+
+    def _keep(self, facts: Facts) -> None:
+        """Write the snapshot in the background when it is missing or older than SNAPSHOT_EVERY."""
+        saved = self._saved
+        if self.snapshot is None or (saved is not None and (saved[1] == facts.stamp
+                                                           or time.monotonic() - saved[0] < SNAPSHOT_EVERY)):
+            return
+        threading.Thread(target=self.save, kwargs={"wait": False}, name="dashboard-facts-snapshot", daemon=True).start()
+
+    def save(self, *, wait: bool = True) -> bool:
+        """Write the snapshot of the current facts now (without `wait`: unless another write is going on)."""
+        if self.snapshot is None or not self._saving.acquire(blocking=wait):
+            return False
+        facts, identity = self._facts, self._identity
+        if facts is None or identity is None:
+            self._saving.release()
+            return False
+        try:
+            self._saved = (time.monotonic(), facts.stamp)
+            facts.save(self.snapshot, identity)
+            return True
+        except OSError as exc:
+            logger.warning("could not write the dashboard's figures snapshot %s: %s", self.snapshot, exc)
+            return False
+        finally:
+            self._saving.release()
 
     @staticmethod
     def _full_load(session: Session, stamp: Stamp) -> Facts:

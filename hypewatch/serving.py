@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from dashboard.app import create_app
+from dashboard.facts import snapshot_path
 from dashboard.search import index_path
 from dashboard.security import is_loopback_host
 from dashboard.state import DashboardConfig
@@ -87,6 +88,7 @@ def build_dashboard(app: Hypewatch):
         model_version=app.registry.current_version(),
         configured_sources=configured_sources(app),
         search_index_path=index_path(settings.home / "cache", settings.database_url),
+        facts_snapshot_path=snapshot_path(settings.home / "cache", settings.database_url),
     )
     app.database.ensure_schema()
     return create_app(app.database, config)

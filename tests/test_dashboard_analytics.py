@@ -14,6 +14,7 @@ from dashboard.facts import FactStore, read_stamp
 from dashboard.filters import DOMAIN_SORTS, ArticleFilters
 from dashboard.serialise import prediction_dict
 from hypewatch.app import Hypewatch
+from storage.documents import ExtractedDocument
 from storage.models import Page
 
 FILTER_SETS = [
@@ -97,3 +98,61 @@ def test_facts_follow_new_labels_and_pages(writable_dashboard_dataset):
             else:
                 assert getattr(after, name)[order_a].tolist() == getattr(fresh, name)[order_b].tolist()
     database.close()
+
+
+def _same_facts(a, b) -> None:
+    assert a.stamp == b.stamp and a.sources == b.sources
+    for name in ("page_id", "labelled", "hype", "day", "source", "version_id", "last_seen", "margin", "code", "flags"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist(), name
+    assert [a.domains[i] for i in a.domain] == [b.domains[i] for i in b.domain]
+
+
+def test_facts_come_back_from_the_snapshot_and_catch_up(writable_dashboard_dataset, tmp_path):
+    """A restarted dashboard starts from the snapshot file and reads only what was written since."""
+    from storage.db import Database
+    from storage.labels import add_label
+    from storage.writes import store_document
+
+    database = Database(writable_dashboard_dataset.settings.database_url)
+    snapshot = tmp_path / "cache" / "facts.npz"
+    first = FactStore(snapshot)
+    with database.session() as session:
+        first.current(session, read_stamp(session))
+    assert first.origin == "database"
+    first.save()
+    assert snapshot.is_file()
+    with database.session() as session:  # written while the dashboard is down
+        page_id = writable_dashboard_dataset.page_ids[3]
+        add_label(session, session.get(Page, page_id).current_version_id, "tester", relevant=True)
+        stored = store_document(session, ExtractedDocument(url="https://later.example/x", domain="later.example",
+                                                           text="Written while the dashboard was down.", title="Later"))
+    restarted = FactStore(snapshot)
+    with database.session() as session:
+        facts = restarted.current(session, read_stamp(session))
+        assert restarted.origin == "snapshot"
+        assert facts.labelled[facts.positions([page_id])[0]]
+        assert facts.positions([stored.page_id])[0] == -1  # no prediction yet: not counted, as in a full read
+        _same_facts(facts, FactStore().current(session, read_stamp(session)))
+    database.close()
+
+
+def test_a_foreign_or_damaged_snapshot_is_ignored(dashboard_dataset, writable_dashboard_dataset, tmp_path):
+    from storage.db import Database
+
+    snapshot = tmp_path / "facts.npz"
+    original = Database(dashboard_dataset.settings.database_url)
+    store = FactStore(snapshot)
+    with original.session() as session:
+        store.current(session, read_stamp(session))
+    store.save()
+    original.close()
+    copy = Database(writable_dashboard_dataset.settings.database_url)  # another database: another identity
+    with copy.session() as session:
+        other = FactStore(snapshot)
+        other.current(session, read_stamp(session))
+        assert other.origin == "database"
+        snapshot.write_bytes(b"PK\x03\x04 not a snapshot")
+        damaged = FactStore(snapshot)
+        _same_facts(damaged.current(session, read_stamp(session)), FactStore().current(session, read_stamp(session)))
+        assert damaged.origin == "database"
+    copy.close()
