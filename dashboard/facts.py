@@ -164,7 +164,7 @@ class Facts:
         code = relevant.astype(np.uint8) * RELEVANT_BIT + (hype >= HIGH_HYPE).astype(np.uint8) * HIGH_HYPE_BIT
         for j in range(k):
             code += flags[:, j].astype(np.uint8) * flag_bit(j)
-        columns = {
+        columns: dict[str, np.ndarray] = {
             "page_id": page_id,
             "domain": np.array([index[d] for d in raw[1]], dtype=np.int32),
             "source": np.array([-1 if s is None else s for s in raw[2]], dtype=np.int32),
@@ -189,11 +189,14 @@ class Facts:
         """Write the arrays to `path` (replaced at once, never half-written)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array([SNAPSHOT_FORMAT]), "identity": np.array([identity]),
+            "stamp": np.array(self.stamp.as_list(), dtype=np.int64), "domains": np.array(self.domains, dtype=str),
+            "source_names": np.array(list(self.sources), dtype=str),
+            "source_ids": np.array(list(self.sources.values()), dtype=np.int64), **self.columns(),
+        }
         with partial.open("wb") as file:
-            np.savez(file, format=np.array([SNAPSHOT_FORMAT]), identity=np.array([identity]),
-                     stamp=np.array(self.stamp.as_list(), dtype=np.int64), domains=np.array(self.domains, dtype=str),
-                     source_names=np.array(list(self.sources), dtype=str),
-                     source_ids=np.array(list(self.sources.values()), dtype=np.int64), **self.columns())
+            np.savez(file, allow_pickle=False, **arrays)
         os.replace(partial, path)
 
     @classmethod
