@@ -27,16 +27,29 @@ def _code_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     relevant = (codes & RELEVANT_BIT) > 0
     flags = np.stack([(codes & flag_bit(j)) > 0 for j in range(len(SIGNALS))], axis=1)
     head = np.stack([relevant, relevant & ((codes & HIGH_HYPE_BIT) > 0)], axis=1)
-    return head.astype(np.int64), flags.astype(np.int64), (flags & relevant[:, None]).astype(np.int64)
+    return head.astype(np.float64), flags.astype(np.float64), (flags & relevant[:, None]).astype(np.float64)
 
 
 CODE_HEAD, CODE_FLAGS, CODE_RELEVANT_FLAGS = _code_table()
 
 
-def _code_counts(codes: np.ndarray, groups: np.ndarray | None = None, size: int = 1) -> np.ndarray:
-    """Rows per (group, code): a (size, CODES) table."""
-    key = codes.astype(np.int64) if groups is None else groups.astype(np.int64) * CODES + codes
-    return np.bincount(key, minlength=size * CODES).reshape(size, CODES)
+def _kept(keep: np.ndarray) -> np.ndarray | None:
+    """The kept rows' positions, or None when every row is kept (then columns are used whole)."""
+    return None if keep.all() else np.flatnonzero(keep)
+
+
+def _take(column: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return column if rows is None else column.take(rows)
+
+
+def _counted(table: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Per row of a (groups, CODES) table of counts: the counts `matrix` picks (exact: counts stay below 2**53)."""
+    return np.rint(table @ matrix).astype(np.int64)
+
+
+def _code_counts(keys: np.ndarray, size: int = 1) -> np.ndarray:
+    """Rows per (group, code), from keys group * CODES + code: a (size, CODES) table."""
+    return np.bincount(keys, minlength=size * CODES).reshape(size, CODES).astype(np.float64)
 
 
 def mask(facts: Facts, filters: ArticleFilters, search_ids: np.ndarray | None = None) -> np.ndarray:
@@ -130,23 +143,24 @@ def _week_monday(day: np.ndarray) -> np.ndarray:
 
 
 def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
-    keep = mask(facts, replace(filters, relevance="relevant"), search_ids)
-    if not keep.any():
+    rows = np.flatnonzero(mask(facts, replace(filters, relevance="relevant"), search_ids))
+    if not len(rows):
         return Trends([], [], [], {n: [] for n in SIGNALS}, [], {n: [] for n in SIGNALS})
-    mondays = _week_monday(facts.day[keep])
+    mondays = _week_monday(facts.day.take(rows))
     first = int(mondays.min())
     if filters.date_from:
         start = filters.date_from.toordinal()
         first = max(first, start - (start - 1) % 7)
     slot = (mondays - first) // 7
-    slot_keep = slot >= 0
-    slot, hype, codes = slot[slot_keep], facts.hype[keep][slot_keep], facts.code[keep][slot_keep]
+    if first > int(mondays.min()):
+        after = np.flatnonzero(slot >= 0)
+        rows, slot = rows.take(after), slot.take(after)
     weeks = int(slot.max()) + 1 if len(slot) else 0
-    table = _code_counts(codes, slot, weeks)
-    counts = table.sum(axis=1)
-    high = (table @ CODE_HEAD)[:, 1]
-    flag_counts = table @ CODE_FLAGS
-    hype_sum = np.bincount(slot, weights=hype, minlength=weeks)
+    table = _code_counts(slot.astype(np.int64) * CODES + facts.code_key.take(rows), weeks)
+    counts = np.rint(table.sum(axis=1)).astype(np.int64)
+    high = _counted(table, CODE_HEAD)[:, 1]
+    flag_counts = _counted(table, CODE_FLAGS)
+    hype_sum = np.bincount(slot, weights=facts.hype.take(rows), minlength=weeks)
     return Trends(
         weeks=[dt.date.fromordinal(first + 7 * i) for i in range(weeks)],
         articles=counts.tolist(),
@@ -160,33 +174,34 @@ def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
 
 def summary(facts: Facts, filters: ArticleFilters, search_ids=None) -> Summary:
     keep = mask(facts, replace(filters, relevance="all"), search_ids)
-    table = _code_counts(facts.code[keep])
-    n_relevant, high = (table @ CODE_HEAD)[0].tolist()
-    flags = (table @ CODE_RELEVANT_FLAGS)[0].tolist()
-    relevant = keep & facts.relevant
+    rows = _kept(keep)
+    table = _code_counts(_take(facts.code_key, rows))
+    n_relevant, high = _counted(table, CODE_HEAD)[0].tolist()
+    flags = _counted(table, CODE_RELEVANT_FLAGS)[0].tolist()
     return Summary(
-        articles=int(table.sum()),
+        articles=int(np.count_nonzero(keep)),
         relevant=n_relevant,
-        mean_hype=mean_hype(facts.hype[relevant].sum(), n_relevant),
+        mean_hype=mean_hype(_take(facts.hype_relevant, rows).sum(), n_relevant),
         high_hype=high,
         labelled=int(np.count_nonzero(keep & facts.labelled)),
-        domains=int(np.count_nonzero(np.bincount(facts.domain[keep], minlength=len(facts.domains)))),
+        domains=int(np.count_nonzero(np.bincount(_take(facts.domain, rows), minlength=len(facts.domains)))),
         signal_counts={n: int(flags[j]) for j, n in enumerate(SIGNALS)},
     )
 
 
-def _grouped(facts: Facts, group: np.ndarray, size: int, keep: np.ndarray):
-    """Per group: articles, relevant, hype sum over relevant, flag sums, newest last_seen."""
-    g = group[keep]
-    table = _code_counts(facts.code[keep], g, size)
-    articles = table.sum(axis=1)
-    n_relevant = (table @ CODE_HEAD)[:, 0]
-    flag_sums = table @ CODE_FLAGS
-    relevant = facts.relevant[keep]
-    hype_sum = np.bincount(g[relevant], weights=facts.hype[keep][relevant], minlength=size)
+def _grouped(facts: Facts, group: np.ndarray, keys: np.ndarray, size: int, keep: np.ndarray):
+    """Per group: articles, relevant, hype sum over relevant, flag sums, newest last_seen (`keys`:
+    each row's group * CODES + code)."""
+    rows = _kept(keep)
+    g = _take(group, rows)
+    table = _code_counts(_take(keys, rows), size)
+    articles = np.rint(table.sum(axis=1)).astype(np.int64)
+    n_relevant = _counted(table, CODE_HEAD)[:, 0]
+    flag_sums = _counted(table, CODE_FLAGS)
+    hype_sum = np.bincount(g, weights=_take(facts.hype_relevant, rows), minlength=size)
     flags = {n: flag_sums[:, j] for j, n in enumerate(SIGNALS)}
     last_seen = np.full(size, -np.inf)
-    np.maximum.at(last_seen, g, facts.last_seen[keep])
+    np.maximum.at(last_seen, g, _take(facts.last_seen, rows))
     return articles, n_relevant, hype_sum, flags, last_seen
 
 
@@ -207,7 +222,7 @@ def domain_stats(facts: Facts, filters: ArticleFilters, newest: dt.datetime | No
                  limit: int | None = None, min_relevant: int = 0, search_ids=None) -> list[GroupStats]:
     keep = mask(facts, replace(filters, relevance="all"), search_ids)
     size = len(facts.domains)
-    grouped = _grouped(facts, facts.domain, size, keep)
+    grouped = _grouped(facts, facts.domain, facts.domain_key, size, keep)
     articles, n_relevant, hype_sum, _, last_seen = grouped
     present = np.flatnonzero((articles > 0) & (n_relevant >= min_relevant))
     mean = np.where(n_relevant > 0, hype_sum / np.maximum(n_relevant, 1), -1.0)
@@ -232,5 +247,5 @@ def source_group_stats(facts: Facts) -> dict[str, GroupStats]:
         return {}
     size = max(by_id) + 1
     has_source = facts.source >= 0
-    grouped = _grouped(facts, np.where(has_source, facts.source, 0), size, has_source)
+    grouped = _grouped(facts, facts.source_group, facts.source_key, size, has_source)
     return {name: _stats(name, sid, grouped) for sid, name in by_id.items() if grouped[0][sid] > 0}

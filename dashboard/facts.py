@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,28 @@ class Facts:
     def __len__(self) -> int:
         return len(self.page_id)
 
+    # Derived columns the figures group by, made when first needed (a few milliseconds each).
+    @cached_property
+    def hype_relevant(self) -> np.ndarray:
+        """The hype score of relevant rows, 0 for the others (what means of hype add up)."""
+        return np.where(self.relevant, self.hype, 0.0)
+
+    @cached_property
+    def code_key(self) -> np.ndarray:
+        return self.code.astype(np.int64)
+
+    @cached_property
+    def domain_key(self) -> np.ndarray:
+        return self.domain.astype(np.int64) * CODES + self.code
+
+    @cached_property
+    def source_group(self) -> np.ndarray:
+        return np.maximum(self.source, 0)
+
+    @cached_property
+    def source_key(self) -> np.ndarray:
+        return self.source_group.astype(np.int64) * CODES + self.code
+
     def columns(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in COLUMNS}
 
@@ -242,13 +265,17 @@ class Facts:
                 new_domains.append(r[1])
         fresh = Facts.from_rows(rows, new_domains, sources, stamp)
         at = self.positions(fresh.page_id)
-        held, added = at >= 0, at < 0
+        held, added = np.flatnonzero(at >= 0), np.flatnonzero(at < 0)
+        n = len(self)
         columns = {}
         for name in COLUMNS:
-            column = getattr(self, name).copy()
-            column[at[held]] = getattr(fresh, name)[held]
-            columns[name] = np.concatenate([column, getattr(fresh, name)[added]])
-        if added.any() and len(self) and fresh.page_id[added].min() < self.page_id[-1]:
+            old, new = getattr(self, name), getattr(fresh, name)
+            column = np.empty((n + len(added), *old.shape[1:]), dtype=old.dtype)
+            column[:n] = old
+            column[at[held]] = new[held]
+            column[n:] = new[added]
+            columns[name] = column
+        if len(added) and n and fresh.page_id[added].min() < self.page_id[-1]:
             order = np.argsort(columns["page_id"], kind="stable")  # an id below the newest held: sort again
             columns = {name: column[order] for name, column in columns.items()}
         return Facts(columns, new_domains, sources, stamp)

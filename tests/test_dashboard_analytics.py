@@ -151,8 +151,9 @@ def test_a_foreign_or_damaged_snapshot_is_ignored(dashboard_dataset, writable_da
         other = FactStore(snapshot)
         other.current(session, read_stamp(session))
         assert other.origin == "database"
-        snapshot.write_bytes(b"PK\x03\x04 not a snapshot")
-        damaged = FactStore(snapshot)
+        broken = tmp_path / "broken.npz"
+        broken.write_bytes(b"PK\x03\x04 not a snapshot")
+        damaged = FactStore(broken)
         _same_facts(damaged.current(session, read_stamp(session)), FactStore().current(session, read_stamp(session)))
         assert damaged.origin == "database"
     copy.close()
