@@ -183,7 +183,8 @@ def summary(facts: Facts, filters: ArticleFilters, search_ids=None) -> Summary:
         relevant=n_relevant,
         mean_hype=mean_hype(_take(facts.hype_relevant, rows).sum(), n_relevant),
         high_hype=high,
-        labelled=int(np.count_nonzero(keep & facts.labelled)),
+        # labelled among the rows the other filters keep (whatever the labelled filter says)
+        labelled=int(np.count_nonzero(mask(facts, replace(filters, relevance="all", labelled="yes"), search_ids))),
         domains=int(np.count_nonzero(np.bincount(_take(facts.domain, rows), minlength=len(facts.domains)))),
         signal_counts={n: int(flags[j]) for j, n in enumerate(SIGNALS)},
     )
