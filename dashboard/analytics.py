@@ -138,31 +138,27 @@ def queue_ids(facts: Facts, filters: ArticleFilters, search_ids=None, limit: int
 
 
 # ---------------------------------------------------------------- aggregates
-def _week_monday(day: np.ndarray) -> np.ndarray:
-    return day - (day - 1) % 7  # ordinal 1 (0001-01-01) is a Monday
-
-
 def trends(facts: Facts, filters: ArticleFilters, search_ids=None) -> Trends:
-    rows = np.flatnonzero(mask(facts, replace(filters, relevance="relevant"), search_ids))
-    if not len(rows):
+    rows = _kept(mask(facts, replace(filters, relevance="relevant"), search_ids))
+    keys = _take(facts.week_code, rows)  # week * CODES + code
+    if not len(keys):
         return Trends([], [], [], {n: [] for n in SIGNALS}, [], {n: [] for n in SIGNALS})
-    mondays = _week_monday(facts.day.take(rows))
-    first = int(mondays.min())
-    if filters.date_from:
-        start = filters.date_from.toordinal()
-        first = max(first, start - (start - 1) % 7)
-    slot = (mondays - first) // 7
-    if first > int(mondays.min()):
-        after = np.flatnonzero(slot >= 0)
-        rows, slot = rows.take(after), slot.take(after)
-    weeks = int(slot.max()) + 1 if len(slot) else 0
-    table = _code_counts(slot.astype(np.int64) * CODES + facts.code_key.take(rows), weeks)
+    first = int(keys.min()) // CODES
+    if filters.date_from:  # the week the range starts in, even when its first days have no article
+        first = max(first, (filters.date_from.toordinal() - 1) // 7)
+    keys = keys - first * CODES
+    kept = keys >= 0
+    if not kept.all():
+        rows = np.flatnonzero(kept) if rows is None else rows[kept]
+        keys = keys[kept]
+    weeks = int(keys.max()) // CODES + 1 if len(keys) else 0
+    table = _code_counts(keys, weeks)
     counts = np.rint(table.sum(axis=1)).astype(np.int64)
     high = _counted(table, CODE_HEAD)[:, 1]
     flag_counts = _counted(table, CODE_FLAGS)
-    hype_sum = np.bincount(slot, weights=facts.hype.take(rows), minlength=weeks)
+    hype_sum = np.bincount(_take(facts.week, rows) - first, weights=_take(facts.hype, rows), minlength=weeks)
     return Trends(
-        weeks=[dt.date.fromordinal(first + 7 * i) for i in range(weeks)],
+        weeks=[dt.date.fromordinal(7 * (first + i) + 1) for i in range(weeks)],
         articles=counts.tolist(),
         mean_hype=[mean_hype(s, int(c)) for s, c in zip(hype_sum, counts, strict=True)],
         signal_share={n: [round(float(f / c), 4) if c else None for f, c in zip(flag_counts[:, j], counts, strict=True)]

@@ -189,6 +189,15 @@ class Facts:
         return np.where(self.relevant, self.hype, 0.0)
 
     @cached_property
+    def week(self) -> np.ndarray:
+        """Weeks (Monday to Sunday) since 0001-01-01, a Monday: the week of ordinal day d is (d - 1) // 7."""
+        return (self.day.astype(np.int64) - 1) // 7
+
+    @cached_property
+    def week_code(self) -> np.ndarray:
+        return self.week * CODES + self.code
+
+    @cached_property
     def code_key(self) -> np.ndarray:
         return self.code.astype(np.int64)
 
