@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 900  # ids per IN (...) query, below every backend's bound-parameter limit
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_EVERY = 300.0  # seconds between two writes of the snapshot while the data changes
+SNAPSHOT_DELAY = 5.0  # seconds from a change of the facts to the write of the snapshot
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ HIGH_HYPE_BIT = 1 << (1 + len(SIGNALS))
 CODES = 1 << (2 + len(SIGNALS))
 COLUMNS = ("page_id", "domain", "source", "day", "last_seen", "relevant", "hype", "relevance", "flags",
            "labelled", "version_id", "margin", "code")
+
+
+DERIVED = ("hype_relevant", "week", "week_code", "code_key", "domain_key", "source_group", "source_key")
 
 
 def flag_bit(j: int) -> int:
@@ -276,18 +280,23 @@ class Facts:
         at = self.positions(fresh.page_id)
         held, added = np.flatnonzero(at >= 0), np.flatnonzero(at < 0)
         n = len(self)
-        columns = {}
-        for name in COLUMNS:
-            old, new = getattr(self, name), getattr(fresh, name)
+
+        def overlay(old: np.ndarray, new: np.ndarray) -> np.ndarray:
             column = np.empty((n + len(added), *old.shape[1:]), dtype=old.dtype)
             column[:n] = old
             column[at[held]] = new[held]
             column[n:] = new[added]
-            columns[name] = column
+            return column
+
+        columns = {name: overlay(getattr(self, name), getattr(fresh, name)) for name in COLUMNS}
         if len(added) and n and fresh.page_id[added].min() < self.page_id[-1]:
             order = np.argsort(columns["page_id"], kind="stable")  # an id below the newest held: sort again
-            columns = {name: column[order] for name, column in columns.items()}
-        return Facts(columns, new_domains, sources, stamp)
+            return Facts({name: column[order] for name, column in columns.items()}, new_domains, sources, stamp)
+        merged = Facts(columns, new_domains, sources, stamp)
+        for name in DERIVED:  # carried over like the columns, rather than made again for every row
+            if name in self.__dict__:
+                merged.__dict__[name] = overlay(self.__dict__[name], getattr(fresh, name))
+        return merged
 
 
 def _load_sources(session: Session) -> dict[str, int]:
@@ -345,12 +354,16 @@ class FactStore:
         return self._full_load(session, stamp)
 
     def _keep(self, facts: Facts) -> None:
-        """Write the snapshot in the background when it is missing or older than SNAPSHOT_EVERY."""
+        """Write the snapshot in the background when it is missing or older than SNAPSHOT_EVERY
+        (a few seconds later, so that the request that moved the facts is not slowed down)."""
         saved = self._saved
         if self.snapshot is None or (saved is not None and (saved[1] == facts.stamp
                                                            or time.monotonic() - saved[0] < SNAPSHOT_EVERY)):
             return
-        threading.Thread(target=self.save, kwargs={"wait": False}, name="dashboard-facts-snapshot", daemon=True).start()
+        self._saved = (time.monotonic(), facts.stamp)  # one write at a time is enough
+        timer = threading.Timer(SNAPSHOT_DELAY, self.save, kwargs={"wait": False})
+        timer.daemon = True
+        timer.start()
 
     def save(self, *, wait: bool = True) -> bool:
         """Write the snapshot of the current facts now (without `wait`: unless another write is going on)."""
