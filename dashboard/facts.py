@@ -419,9 +419,12 @@ class FactStore:
             if seen:
                 seen_ids, times = zip(*seen, strict=True)
                 at = updated.positions(seen_ids)
-                last_seen = updated.last_seen.copy()
-                last_seen[at[at >= 0]] = np.array(times, dtype=np.float64)[at >= 0]
-                updated.last_seen = last_seen
+                where, values = at[at >= 0], np.array(times, dtype=np.float64)[at >= 0]
+                if not np.array_equal(updated.last_seen[where], values):
+                    # the merged arrays are new and not yet shown to anyone; shared ones are copied first
+                    last_seen = updated.last_seen.copy() if updated.last_seen is facts.last_seen else updated.last_seen
+                    last_seen[where] = values
+                    updated.last_seen = last_seen
             updated.sources = _load_sources(session)
         return updated
 

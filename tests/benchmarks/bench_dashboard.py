@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +111,9 @@ def build(database: Database, n_articles: int, seed: int = 7, *, extra: bool = F
              "pages_fetched": 400, "pages_new": 20, "pages_changed": 3, "pages_unchanged": 377,
              "dropped": {"not-relevant": 12}, "errors": {"http-404": i % 5}, "silent": i % 23 == 0}
             for i in range(1 if extra else 600)])
+    if database.dialect == "postgresql" and not extra:
+        with database.session() as session:  # statistics, as autovacuum gathers them soon after a bulk load
+            session.execute(sa.text("ANALYZE"))
 
 
 def _prediction(rng: random.Random, prediction_id: int, version_id: int, sentences, now) -> dict:
