@@ -10,8 +10,9 @@ import the app factory.
 - Routes: `pages` (HTML), `api` (JSON), `exports` (CSV, JSON); each screen's data comes from one
   function of `screens.Reader`, used by all three.
 - Data: `filters`, `params`, `figures` (the values shown), `reads` and `crawl_runs` (SQL),
-  `facts`, `analytics` and `cache` (in-memory figures), `search` (full-text index), `serialise`,
-  `trials` (cited trials judged against the cached registry records; the dashboard asks no registry).
+  `facts` (in-memory figures, and their snapshot file), `analytics` and `cache`, `search`
+  (full-text index), `serialise`, `trials` (cited trials judged against the cached registry records;
+  the dashboard asks no registry).
 - Showing: `rendering` (Jinja2), `presentation`, `textview`, `spreadsheet` (formula-safe CSV),
   `vendor` (Plotly and Swagger UI from installed packages).
 - `security`, `throttle` (failed sign-ins), `labelling`, `alert_forms` (the alert rule form; a

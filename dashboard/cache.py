@@ -2,7 +2,8 @@
 
 The stamp (`facts.read_stamp`: the highest page, version, prediction, label and run ids) moves
 whenever anything the dashboard shows changes; it is read at most every couple of seconds, and
-at once after the dashboard itself writes. Entries (search results) remember the stamp they were
+at once after the dashboard itself writes. Entries (search results, and the figures each screen
+counts: `screens.Reader.figure`) remember the stamp they were
 computed at and are recomputed as soon as it moves.
 """
 

@@ -8,26 +8,44 @@ page. They are loaded once, then brought up to date from the rows whose ids move
 pages, versions, predictions and labels are all found through indexed id ranges), so a crawl or a
 label costs the dashboard a small query, not a reload. The database stays the only truth: titles,
 texts and everything shown for a row are read from it for the rows on screen.
+
+Reading a million pages takes about 20 seconds, so the arrays are also kept on disk, like the
+search index (derived data in HYPEWATCH_HOME/cache/, safe to delete): a snapshot file stamped
+with the database it came from and the ids it had reached. A restarting dashboard loads it in a
+fraction of a second and reads only the rows that moved since, as it does after a crawl; it is
+written after a full load and again at most every `SNAPSHOT_EVERY` seconds while data changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Row, exists, select, union
 from sqlalchemy.orm import Session
 
-from classifier.signals import SIGNALS
+from classifier.signals import HIGH_HYPE, SIGNALS
 from dashboard.reads import ARTICLE_DATE
+from dashboard.search import database_identity
 from dashboard.sqlfuncs import days_since_epoch, epoch_seconds
 from storage.models import CrawlRun, DocumentVersion, Label, Page, Prediction, Source
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 900  # ids per IN (...) query, below every backend's bound-parameter limit
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_EVERY = 300.0  # seconds between two writes of the snapshot while the data changes
+SNAPSHOT_DELAY = 5.0  # seconds from a change of the facts to the write of the snapshot
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,19 @@ class Stamp:
     labels: int
     runs: tuple
     sources: int
+
+    def as_list(self) -> list[int]:
+        return [self.pages, self.versions, self.predictions, self.labels, *self.runs, self.sources]
+
+    @classmethod
+    def from_list(cls, values: Sequence[int]) -> Stamp:
+        pages, versions, predictions, labels, runs, finished, sources = (int(v) for v in values)
+        return cls(pages, versions, predictions, labels, (runs, finished), sources)
+
+    def reaches(self, earlier: Stamp) -> bool:
+        """Whether this stamp is at or past `earlier` in every id: what was added since can be read."""
+        return (self.pages >= earlier.pages and self.versions >= earlier.versions
+                and self.predictions >= earlier.predictions and self.labels >= earlier.labels)
 
 
 def read_stamp(session: Session) -> Stamp:
@@ -74,84 +105,221 @@ def _row_select():
     )
 
 
-class Facts:
-    """One immutable snapshot of the arrays; `FactStore` swaps in a new one when data changes."""
+# Bits of `Facts.code`: each row's relevance, signal flags and high hype in one byte, so that one
+# bincount over (group, code) counts articles, relevant ones, flags and high hype per group.
+RELEVANT_BIT = 1
+HIGH_HYPE_BIT = 1 << (1 + len(SIGNALS))
+CODES = 1 << (2 + len(SIGNALS))
+COLUMNS = ("page_id", "domain", "source", "day", "last_seen", "relevant", "hype", "relevance", "flags",
+           "labelled", "version_id", "margin", "code")
 
-    def __init__(self, rows: Sequence, domains: list[str], sources: dict[str, int], stamp: Stamp):
-        k = len(SIGNALS)
+
+DERIVED = ("hype_relevant", "week", "week_code", "code_key", "domain_key", "source_group", "source_key")
+
+
+def flag_bit(j: int) -> int:
+    return 1 << (1 + j)
+
+
+class Facts:
+    """One immutable snapshot of the arrays, one row per page in page id order; `FactStore` swaps
+    in a new one when data changes."""
+
+    page_id: np.ndarray
+    domain: np.ndarray
+    source: np.ndarray
+    day: np.ndarray
+    last_seen: np.ndarray
+    relevant: np.ndarray
+    hype: np.ndarray
+    relevance: np.ndarray
+    flags: np.ndarray
+    labelled: np.ndarray
+    version_id: np.ndarray
+    margin: np.ndarray  # how sure the model is: the smallest distance of a probability from 0.5
+    code: np.ndarray  # RELEVANT_BIT | flag_bit(j) for each flag | HIGH_HYPE_BIT
+
+    def __init__(self, columns: dict[str, np.ndarray], domains: list[str], sources: dict[str, int], stamp: Stamp):
         self.stamp = stamp
         self.sources = sources
         self.domains = domains
-        index = {d: i for i, d in enumerate(domains)}
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (10 + 2 * k)
-        self.page_id = np.array(columns[0], dtype=np.int64)
-        self.domain = np.array([index[d] for d in columns[1]], dtype=np.int32)
-        self.source = np.array([-1 if s is None else s for s in columns[2]], dtype=np.int32)
-        self.day = np.array(columns[3], dtype=np.int32) + EPOCH_ORDINAL
-        self.last_seen = np.array(columns[4], dtype=np.float64)
-        self.relevant = np.array(columns[5], dtype=bool)
-        self.hype = np.array(columns[6], dtype=np.float64)
-        self.relevance = np.array(columns[7], dtype=np.float64)
-        self.flags = np.array(columns[8:8 + k], dtype=bool).T.reshape(len(rows), k)
-        self.probs = np.array(columns[8 + k:8 + 2 * k], dtype=np.float64).T.reshape(len(rows), k)
-        self.labelled = np.array(columns[8 + 2 * k], dtype=bool)
-        self.version_id = np.array(columns[9 + 2 * k], dtype=np.int64)
-        self._derive()
+        for name in COLUMNS:
+            setattr(self, name, columns[name])
+        self.domain_index = {d: i for i, d in enumerate(domains)}
+        order = np.argsort(np.array(domains, dtype=object)) if domains else np.array([], dtype=np.int64)
+        self.domain_rank = np.empty(len(domains), dtype=np.int32)
+        self.domain_rank[order] = np.arange(len(domains), dtype=np.int32)
 
-    def _derive(self) -> None:
-        self._by_id = np.argsort(self.page_id, kind="stable")
-        self.domain_index = {d: i for i, d in enumerate(self.domains)}
-        order = np.argsort(np.array(self.domains, dtype=object)) if self.domains else np.array([], dtype=np.int64)
-        self.domain_rank = np.empty(len(self.domains), dtype=np.int32)
-        self.domain_rank[order] = np.arange(len(self.domains), dtype=np.int32)
-        margins = np.abs(self.probs - 0.5)
-        relevance_margin = np.abs(self.relevance - 0.5)
-        signal_margin = margins.min(axis=1) if len(margins) else relevance_margin
-        self.margin = np.where(self.relevant, np.minimum(relevance_margin, signal_margin), relevance_margin)
+    @classmethod
+    def from_rows(cls, rows: Sequence, domains: list[str], sources: dict[str, int], stamp: Stamp) -> Facts:
+        """Facts of rows read with `_row_select` (in any order), for the given list of domains."""
+        k = len(SIGNALS)
+        index = {d: i for i, d in enumerate(domains)}
+        raw = list(zip(*rows, strict=True)) if rows else [()] * (10 + 2 * k)
+        n = len(rows)
+        page_id = np.array(raw[0], dtype=np.int64)
+        order = np.argsort(page_id, kind="stable")
+        relevant = np.array(raw[5], dtype=bool)
+        hype = np.array(raw[6], dtype=np.float64)
+        relevance = np.array(raw[7], dtype=np.float64)
+        flags = np.array(raw[8:8 + k], dtype=bool).T.reshape(n, k)
+        probs = np.array(raw[8 + k:8 + 2 * k], dtype=np.float64).T.reshape(n, k)
+        relevance_margin = np.abs(relevance - 0.5)
+        signal_margin = np.abs(probs - 0.5).min(axis=1) if k and n else relevance_margin
+        code = relevant.astype(np.uint8) * RELEVANT_BIT + (hype >= HIGH_HYPE).astype(np.uint8) * HIGH_HYPE_BIT
+        for j in range(k):
+            code += flags[:, j].astype(np.uint8) * flag_bit(j)
+        columns: dict[str, np.ndarray] = {
+            "page_id": page_id,
+            "domain": np.array([index[d] for d in raw[1]], dtype=np.int32),
+            "source": np.array([-1 if s is None else s for s in raw[2]], dtype=np.int32),
+            "day": np.array(raw[3], dtype=np.int32) + EPOCH_ORDINAL,
+            "last_seen": np.array(raw[4], dtype=np.float64),
+            "relevant": relevant, "hype": hype, "relevance": relevance, "flags": flags,
+            "labelled": np.array(raw[8 + 2 * k], dtype=bool),
+            "version_id": np.array(raw[9 + 2 * k], dtype=np.int64),
+            "margin": np.where(relevant, np.minimum(relevance_margin, signal_margin), relevance_margin),
+            "code": code,
+        }
+        return cls({name: column[order] for name, column in columns.items()}, domains, sources, stamp)
 
     def __len__(self) -> int:
         return len(self.page_id)
+
+    # Derived columns the figures group by, made when first needed (a few milliseconds each).
+    @cached_property
+    def hype_relevant(self) -> np.ndarray:
+        """The hype score of relevant rows, 0 for the others (what means of hype add up)."""
+        return np.where(self.relevant, self.hype, 0.0)
+
+    @cached_property
+    def week(self) -> np.ndarray:
+        """Weeks (Monday to Sunday) since 0001-01-01, a Monday: the week of ordinal day d is (d - 1) // 7."""
+        return (self.day.astype(np.int64) - 1) // 7
+
+    @cached_property
+    def week_code(self) -> np.ndarray:
+        return self.week * CODES + self.code
+
+    @cached_property
+    def code_key(self) -> np.ndarray:
+        return self.code.astype(np.int64)
+
+    @cached_property
+    def domain_key(self) -> np.ndarray:
+        return self.domain.astype(np.int64) * CODES + self.code
+
+    @cached_property
+    def source_group(self) -> np.ndarray:
+        return np.maximum(self.source, 0)
+
+    @cached_property
+    def source_key(self) -> np.ndarray:
+        return self.source_group.astype(np.int64) * CODES + self.code
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+    # ---------------------------------------------------------------- the snapshot file
+    def save(self, path: Path, identity: str) -> None:
+        """Write the arrays to `path` (replaced at once, never half-written)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array([SNAPSHOT_FORMAT]), "identity": np.array([identity]),
+            "stamp": np.array(self.stamp.as_list(), dtype=np.int64), "domains": np.array(self.domains, dtype=str),
+            "source_names": np.array(list(self.sources), dtype=str),
+            "source_ids": np.array(list(self.sources.values()), dtype=np.int64), **self.columns(),
+        }
+        with partial.open("wb") as file:
+            np.savez(file, allow_pickle=False, **arrays)
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path, identity: str) -> Facts | None:
+        """The snapshot at `path` if it is one of this database (else, or if unreadable, None)."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if int(saved["format"][0]) != SNAPSHOT_FORMAT or str(saved["identity"][0]) != identity:
+                    return None
+                columns = {name: saved[name] for name in COLUMNS}
+                stamp = Stamp.from_list(saved["stamp"].tolist())
+                domains = saved["domains"].tolist()
+                sources = dict(zip(saved["source_names"].tolist(), saved["source_ids"].tolist(), strict=True))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged or foreign file: the facts are read from the database
+            logger.warning("ignoring the dashboard's figures snapshot %s: %s", path, exc)
+            return None
+        n = len(columns["page_id"])
+        if any(len(c) != n for c in columns.values()) or (n and int(columns["domain"].max()) >= len(domains)):
+            logger.warning("ignoring the dashboard's figures snapshot %s: its columns do not match", path)
+            return None
+        return cls(columns, domains, sources, stamp)
 
     def positions(self, page_ids) -> np.ndarray:
         """Row of each page id, or -1 for ids not held."""
         wanted = np.asarray(page_ids, dtype=np.int64)
         if not len(self.page_id):
             return np.full(len(wanted), -1, dtype=np.int64)
-        sorted_ids = self.page_id[self._by_id]
-        at = np.clip(np.searchsorted(sorted_ids, wanted), 0, len(sorted_ids) - 1)
-        return np.where(sorted_ids[at] == wanted, self._by_id[at], -1)
+        at = np.clip(np.searchsorted(self.page_id, wanted), 0, len(self.page_id) - 1)
+        return np.where(self.page_id[at] == wanted, at, -1)
 
     def merged(self, rows: Sequence, stamp: Stamp, sources: dict[str, int]) -> Facts:
-        """A new snapshot with `rows` (fresh reads of changed or new pages) replacing or added."""
+        """A new snapshot with `rows` (fresh reads of changed or new pages) replacing or added.
+
+        Changed rows are written over a copy of each column and new pages appended (their ids
+        are past every held one, so the page id order holds without sorting a million rows)."""
         new_domains = list(self.domains)
         known = set(new_domains)
         for r in rows:
             if r[1] not in known:
                 known.add(r[1])
                 new_domains.append(r[1])
-        fresh = Facts(rows, new_domains, sources, stamp)
-        existing = self.positions(fresh.page_id)
-        combined = object.__new__(Facts)
-        combined.stamp, combined.sources, combined.domains = stamp, sources, new_domains
-        keep = np.ones(len(self), dtype=bool)
-        keep[existing[existing >= 0]] = False
-        for name in ("page_id", "domain", "source", "day", "last_seen", "relevant", "hype", "relevance", "flags",
-                     "probs", "labelled", "version_id"):
-            setattr(combined, name, np.concatenate([getattr(self, name)[keep], getattr(fresh, name)]))
-        combined._derive()
-        return combined
+        fresh = Facts.from_rows(rows, new_domains, sources, stamp)
+        at = self.positions(fresh.page_id)
+        held, added = np.flatnonzero(at >= 0), np.flatnonzero(at < 0)
+        n = len(self)
+
+        def overlay(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+            column = np.empty((n + len(added), *old.shape[1:]), dtype=old.dtype)
+            column[:n] = old
+            column[at[held]] = new[held]
+            column[n:] = new[added]
+            return column
+
+        columns = {name: overlay(getattr(self, name), getattr(fresh, name)) for name in COLUMNS}
+        if len(added) and n and fresh.page_id[added].min() < self.page_id[-1]:
+            order = np.argsort(columns["page_id"], kind="stable")  # an id below the newest held: sort again
+            return Facts({name: column[order] for name, column in columns.items()}, new_domains, sources, stamp)
+        merged = Facts(columns, new_domains, sources, stamp)
+        for name in DERIVED:  # carried over like the columns, rather than made again for every row
+            if name in self.__dict__:
+                merged.__dict__[name] = overlay(self.__dict__[name], getattr(fresh, name))
+        return merged
 
 
 def _load_sources(session: Session) -> dict[str, int]:
     return {name: sid for sid, name in session.execute(select(Source.id, Source.name))}
 
 
-class FactStore:
-    """Holds the current snapshot and refreshes it when the database's stamp moves."""
+def snapshot_path(cache_dir: Path, database_url: str) -> Path:
+    """One snapshot file per database, under the given cache directory."""
+    return cache_dir / f"facts-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}.npz"
 
-    def __init__(self) -> None:
+
+class FactStore:
+    """Holds the current facts and refreshes them when the database's stamp moves; with a
+    `snapshot` path, starts from the snapshot there and keeps it written."""
+
+    def __init__(self, snapshot: Path | None = None) -> None:
+        self.snapshot = snapshot
         self._facts: Facts | None = None
         self._lock = threading.Lock()
+        self._identity: str | None = None
+        self._saving = threading.Lock()
+        self._saved: tuple[float, Stamp] | None = None  # when, and at which stamp
+        self.origin: str | None = None  # where the facts came from at start: "snapshot" or "database"
 
     def current(self, session: Session, stamp: Stamp) -> Facts:
         facts = self._facts
@@ -160,21 +328,66 @@ class FactStore:
         with self._lock:
             facts = self._facts
             if facts is None:
-                facts = self._full_load(session, stamp)
+                facts = self._restore(session, stamp)
             elif facts.stamp != stamp:
                 facts = self._update(session, facts, stamp)
             self._facts = facts
-            return facts
+        self._keep(facts)
+        return facts
 
     def reset(self) -> None:
         with self._lock:
             self._facts = None
 
+    # ---------------------------------------------------------------- the snapshot file
+    def _restore(self, session: Session, stamp: Stamp) -> Facts:
+        """The facts from the snapshot brought up to date, or (with none usable) read in full."""
+        if self.snapshot is not None:
+            self._identity = database_identity(session)
+            saved = Facts.load(self.snapshot, self._identity)
+            if saved is not None and stamp.reaches(saved.stamp):
+                self._saved = (time.monotonic(), saved.stamp)
+                self.origin = "snapshot"
+                logger.info("figures of %d pages restored from %s", len(saved), self.snapshot)
+                return saved if saved.stamp == stamp else self._update(session, saved, stamp)
+        self.origin = "database"
+        return self._full_load(session, stamp)
+
+    def _keep(self, facts: Facts) -> None:
+        """Write the snapshot in the background when it is missing or older than SNAPSHOT_EVERY
+        (a few seconds later, so that the request that moved the facts is not slowed down)."""
+        saved = self._saved
+        if self.snapshot is None or (saved is not None and (saved[1] == facts.stamp
+                                                           or time.monotonic() - saved[0] < SNAPSHOT_EVERY)):
+            return
+        self._saved = (time.monotonic(), facts.stamp)  # one write at a time is enough
+        timer = threading.Timer(SNAPSHOT_DELAY, self.save, kwargs={"wait": False})
+        timer.daemon = True
+        timer.start()
+
+    def save(self, *, wait: bool = True) -> bool:
+        """Write the snapshot of the current facts now (without `wait`: unless another write is going on)."""
+        if self.snapshot is None or not self._saving.acquire(blocking=wait):
+            return False
+        facts, identity = self._facts, self._identity
+        if facts is None or identity is None:
+            self._saving.release()
+            return False
+        try:
+            self._saved = (time.monotonic(), facts.stamp)
+            facts.save(self.snapshot, identity)
+            return True
+        except OSError as exc:
+            logger.warning("could not write the dashboard's figures snapshot %s: %s", self.snapshot, exc)
+            return False
+        finally:
+            self._saving.release()
+
     @staticmethod
     def _full_load(session: Session, stamp: Stamp) -> Facts:
         rows = session.execute(_row_select().execution_options(yield_per=5000)).all()
         domains = sorted({r[1] for r in rows})
-        return Facts(rows, domains, _load_sources(session), stamp)
+        return Facts.from_rows(rows, domains, _load_sources(session), stamp)
 
     def _update(self, session: Session, facts: Facts, stamp: Stamp) -> Facts:
         old = facts.stamp
@@ -206,18 +419,18 @@ class FactStore:
             if seen:
                 seen_ids, times = zip(*seen, strict=True)
                 at = updated.positions(seen_ids)
-                last_seen = updated.last_seen.copy()
-                last_seen[at[at >= 0]] = np.array(times, dtype=np.float64)[at >= 0]
-                updated.last_seen = last_seen
+                where, values = at[at >= 0], np.array(times, dtype=np.float64)[at >= 0]
+                if not np.array_equal(updated.last_seen[where], values):
+                    # the merged arrays are new and not yet shown to anyone; shared ones are copied first
+                    last_seen = updated.last_seen.copy() if updated.last_seen is facts.last_seen else updated.last_seen
+                    last_seen[where] = values
+                    updated.last_seen = last_seen
             updated.sources = _load_sources(session)
         return updated
 
 
 def _restamped(facts: Facts, stamp: Stamp) -> Facts:
-    copy = object.__new__(Facts)
-    copy.__dict__.update(facts.__dict__)
-    copy.stamp = stamp
-    return copy
+    return Facts(facts.columns(), facts.domains, facts.sources, stamp)
 
 
 __all__ = ["Facts", "FactStore", "Stamp", "read_stamp"]

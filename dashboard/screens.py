@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ from storage import alerts as alert_log
 from storage.alert_rules import mask_channel
 from storage.models import MAX_ROW_ID
 
+T = TypeVar("T")
 TOP_DOMAINS = 8
 NEWEST_HIGH_HYPE = 6
 
@@ -59,6 +61,11 @@ class Reader:
     def facts(self) -> Facts:
         return self._load_facts()
 
+    def figure(self, key: tuple, compute: Callable[[], T]) -> T:
+        """A figure computed over the facts, kept in the cache until the data stamp moves (the
+        same screen asked again between two crawls is not counted again)."""
+        return self.cache.get(("figure", *key), self.facts.stamp, compute)
+
     def search_ids(self, filters: ArticleFilters) -> np.ndarray | None:
         """Pages whose current version matches the search words: from the full-text index once it
         has caught up with the database, else (while it is being built) from LIKE in the database."""
@@ -69,7 +76,7 @@ class Reader:
         newest = self.facts.stamp.versions
         if index.caught_up(newest) or (index.indexed_to and index.try_sync(self.session, newest, max_batches=5)):
             versions = self.cache.get(("search", q), self.facts.stamp, lambda: index.version_ids(q))
-            return self.facts.page_id[np.isin(self.facts.version_id, versions)]
+            return self.facts.page_id[analytics.holds(self.facts.version_id, versions)]
         return self.cache.get(("search-like", q), self.facts.stamp,
                               lambda: np.array(reads.search_page_ids(self.session, q), dtype=np.int64))
 
@@ -79,25 +86,31 @@ class Reader:
             summary=self.summary(filters),
             trends=self.trends(filters),
             top_domains=self.domains(filters, sort="mean_hype", limit=TOP_DOMAINS, min_relevant=2),
-            newest_high_hype=self.rows(analytics.newest_high_hype_ids(self.facts, filters, self.search_ids(filters),
-                                                                      NEWEST_HIGH_HYPE)),
+            newest_high_hype=self.rows(self.figure(("newest", filters), lambda: analytics.newest_high_hype_ids(
+                self.facts, filters, self.search_ids(filters), NEWEST_HIGH_HYPE))),
             health=crawl_runs.crawl_health(self.session),
         )
 
     def trends(self, filters: ArticleFilters) -> Trends:
-        return analytics.trends(self.facts, filters, self.search_ids(filters))
+        return self.figure(("trends", filters), lambda: analytics.trends(self.facts, filters, self.search_ids(filters)))
 
     def summary(self, filters: ArticleFilters) -> Summary:
-        return analytics.summary(self.facts, filters, self.search_ids(filters))
+        return self.figure(("summary", filters),
+                           lambda: analytics.summary(self.facts, filters, self.search_ids(filters)))
 
     # ---------------------------------------------------------------- articles
     def rows(self, ids: Sequence[int] | np.ndarray) -> list[ArticleRow]:
         return reads.rows_by_ids(self.session, list(ids))
 
     def articles(self, filters: ArticleFilters) -> ArticlePage:
-        ids = self._ordered(filters)
-        start = (filters.page - 1) * filters.per_page
-        return ArticlePage(self.rows(ids[start:start + filters.per_page]), int(len(ids)), filters)
+        def listed() -> tuple[np.ndarray, int]:
+            keep = analytics.mask(self.facts, filters, self.search_ids(filters))
+            start = (filters.page - 1) * filters.per_page
+            ids = analytics.ordered_ids(self.facts, keep, filters.sort, filters.order, stop=start + filters.per_page)
+            return ids[start:], int(np.count_nonzero(keep))
+
+        ids, total = self.figure(("articles", filters), listed)
+        return ArticlePage(self.rows(ids), total, filters)
 
     def iter_articles(self, filters: ArticleFilters, batch: int = 500) -> Iterator[ArticleRow]:
         """Every matching article in list order (exports), read from the database a batch at a time."""
@@ -120,13 +133,15 @@ class Reader:
 
     def queue(self, filters: ArticleFilters, limit: int = 50) -> list[tuple[ArticleRow, float]]:
         """Unlabelled articles where the model is least certain, with that uncertainty (1 = a coin toss)."""
-        ids, uncertainty = analytics.queue_ids(self.facts, filters, self.search_ids(filters), limit)
+        ids, uncertainty = self.figure(("queue", filters, limit), lambda: analytics.queue_ids(
+            self.facts, filters, self.search_ids(filters), limit))
         by_id = {row.id: row for row in self.rows(ids)}
         return [(by_id[int(i)], float(u)) for i, u in zip(ids, uncertainty, strict=True) if int(i) in by_id]
 
     # ---------------------------------------------------------------- sources, domains, runs
     def sources(self) -> list[GroupStats]:
-        return crawl_runs.source_stats(self.session, self.configured_sources, analytics.source_group_stats(self.facts))
+        by_name = self.figure(("sources",), lambda: analytics.source_group_stats(self.facts))
+        return crawl_runs.source_stats(self.session, self.configured_sources, by_name)
 
     def source_options(self) -> list[str]:
         """Every source name a filter can choose: stored ones and configured ones."""
@@ -134,8 +149,9 @@ class Reader:
 
     def domains(self, filters: ArticleFilters, *, sort: str = "articles", limit: int | None = None,
                 min_relevant: int = 0) -> list[GroupStats]:
-        return analytics.domain_stats(self.facts, filters, crawl_runs.newest_seen(self.session), sort=sort,
-                                      limit=limit, min_relevant=min_relevant, search_ids=self.search_ids(filters))
+        return self.figure(("domains", filters, sort, limit, min_relevant), lambda: analytics.domain_stats(
+            self.facts, filters, crawl_runs.newest_seen(self.session), sort=sort, limit=limit,
+            min_relevant=min_relevant, search_ids=self.search_ids(filters)))
 
     def domain(self, name: str, filters: ArticleFilters) -> DomainView:
         """One domain under the filters: a `NotFound` when no article of it is stored at all."""

@@ -77,7 +77,7 @@ class SearchIndex:
         """Index versions up to `newest_version`; True when caught up (then searches use the index)."""
         with self._lock:
             connection = self._connect()
-            identity = _database_identity(session)
+            identity = database_identity(session)
             if identity != self.identity or newest_version < self.indexed_to:
                 self._reset(connection, identity)  # another database, or rows were removed
             batches = 0
@@ -132,7 +132,7 @@ class SearchIndex:
                 self._connection = None
 
 
-def _database_identity(session: Session) -> str:
+def database_identity(session: Session) -> str:
     """Tells databases apart, even one recreated at the same URL: the URL and the first stored
     version (its fetch time is to the microsecond)."""
     first = session.execute(select(DocumentVersion.id, DocumentVersion.fingerprint, DocumentVersion.fetched_at)

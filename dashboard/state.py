@@ -45,6 +45,7 @@ class DashboardConfig:
     model_version: str | None = None
     configured_sources: tuple[tuple[str, str], ...] = ()
     search_index_path: Path | None = None  # None: the search index lives in memory
+    facts_snapshot_path: Path | None = None  # None: the figures are read in full at every start
     abandoned_runs_every: float = SWEEP_SECONDS  # how often runs whose process is gone are marked failed
     # Alerts: the channels a rule without its own goes to (shown masked), and how to send a rule's
     # test message (the wiring hands it in: sending is not the dashboard's; None: no test button).
@@ -64,7 +65,7 @@ class Dashboard:
         self.database = database
         self.config = config
         self.cache = AggregateCache()
-        self.fact_store = FactStore()
+        self.fact_store = FactStore(config.facts_snapshot_path)
         self.search_index = SearchIndex(config.search_index_path)
         self.templates = Jinja2Templates(env=template_environment())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from dashboard.app import create_app
+from dashboard.facts import snapshot_path
 from dashboard.search import index_path
 from dashboard.security import is_loopback_host
 from dashboard.state import DashboardConfig
@@ -91,6 +92,7 @@ def build_dashboard(app: Hypewatch):
         search_index_path=index_path(settings.home / "cache", settings.database_url),
         alert_channels=settings.alert_channels,
         send_alert_test=functools.partial(send_test, app),
+        facts_snapshot_path=snapshot_path(settings.home / "cache", settings.database_url),
     )
     app.database.ensure_schema()
     return create_app(app.database, config)
