@@ -13,9 +13,6 @@ import gzip
 import re
 from dataclasses import dataclass
 
-from lxml import etree
-from trafilatura.utils import load_html
-
 from crawler.charset import decode_declared
 from crawler.extract import Extraction, extract_html
 
@@ -64,6 +61,10 @@ def link_ratio(anchors: set[str], text: str) -> float:
 def _parse(body: str | bytes):
     if isinstance(body, bytes) and b"\x00" in body[:4096]:
         return None  # binary: extract_html says so
+    # Imported here: the crawl process imports this module for ArticleExtraction alone.
+    from lxml import etree
+    from trafilatura.utils import load_html
+
     try:
         return load_html(body)
     except (etree.ParserError, ValueError, TypeError):
