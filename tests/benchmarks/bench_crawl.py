@@ -31,7 +31,9 @@ them in (target 1.0x). `process_tree` is the peak memory of every process the cr
 crawl process, the fork server, the extraction processes, multiprocessing's resource tracker),
 sampled every 50 ms: summed PSS (target under 400 MB), and the summed RSS beside it, which counts
 the memory the extraction processes share with their fork server once in each. CPU seconds show
-where the work went whatever else runs on the machine. Prints one JSON object.
+where the work went whatever else runs on the machine: `cpu_per_page_vs_alone` is the pipeline's
+CPU (every process, start-up included) as a multiple of trafilatura alone's, so 2 cores can give
+at most 2 / that ratio. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -248,6 +250,10 @@ def main() -> None:
         baseline = (alone[run]["pages_per_s"] + alone[run + 1]["pages_per_s"]) / 2
         crawl["ratio"] = round(crawl["pages_per_s"] / baseline, 3)
         crawl["ratio_wall"] = round(crawl["pages_per_s_wall"] / baseline, 3)
+        # Load-independent: the pipeline's CPU (crawl process, fork server, extraction processes,
+        # start-up included) per page, as a multiple of trafilatura alone's.
+        alone_cpu = (alone[run]["cpu_seconds"] + alone[run + 1]["cpu_seconds"]) / 2
+        crawl["cpu_per_page_vs_alone"] = round((crawl["cpu_seconds"] + crawl["extraction_cpu_seconds"]) / alone_cpu, 3)
 
     def median(key: str) -> float:
         return round(statistics.median(crawl[key] for crawl in crawls), 3)
@@ -262,7 +268,8 @@ def main() -> None:
                               "runs": alone,
                               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
         "pipeline": {"runs": crawls, "median": {key: median(key) for key in (
-            "pages_per_s", "pages_per_s_wall", "crawl_seconds", "startup_seconds", "wall_seconds")}},
+            "pages_per_s", "pages_per_s_wall", "crawl_seconds", "startup_seconds", "wall_seconds",
+            "cpu_per_page_vs_alone")}},
         "ratio": ratio,
         "ratio_wall": ratio_wall,
         "process_tree_peak_pss_mb": tree_mb,
