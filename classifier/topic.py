@@ -54,4 +54,4 @@ def mentions_cell_treatment(text: str) -> bool:
 
 def mentions_topic(text: str) -> bool:
     """True when `text` names MS (any covered language, or its abbreviation) and a cell treatment."""
-    return mentions_cell_treatment(text) and mentions_ms(text)
+    return mentions_ms(text) and mentions_cell_treatment(text)  # the cheaper test first

@@ -9,7 +9,8 @@ All of hypewatch's counts live under `hypewatch/`:
     errors/<kind>            requests that failed, and pipeline, spider and storage errors
     skipped/<kind>           requests not sent: robots.txt, the page budget
     ready/<pool>             seconds after the spider opened that a worker pool was up
-    memory/extraction_peak_mb   the largest peak memory of the extraction and scoring processes
+    memory/extraction_peak_mb   the largest peak memory of the extraction processes
+    cpu/extraction_seconds      CPU seconds of the extraction processes and their fork server
     requeued                 in a shared run: requests put back into the queue after a worker was lost
 """
 
@@ -23,6 +24,7 @@ FETCHED: Final = PREFIX + "fetched"
 KEPT: Final = PREFIX + "kept"
 READY: Final = PREFIX + "ready/"  # + the pool's name
 EXTRACTION_PEAK_MB: Final = PREFIX + "memory/extraction_peak_mb"
+EXTRACTION_CPU: Final = PREFIX + "cpu/extraction_seconds"
 REQUEUED: Final = PREFIX + "requeued"
 # The groups each worker of a shared run adds to the run's counters (crawler.frontier).
 SUMMED_GROUPS: Final = ("fetched", "stored", "dropped", "errors", "skipped")

@@ -14,7 +14,7 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.counts import EXTRACTION_PEAK_MB, PREFIX, run_counts, stat_key
+from crawler.counts import EXTRACTION_CPU, EXTRACTION_PEAK_MB, PREFIX, run_counts, stat_key
 from crawler.resources import cpu_seconds, peak_rss_mb
 from crawler.vocabulary import PIPELINE_FAILED, SPIDER_FAILED
 
@@ -80,7 +80,9 @@ class ProgressReporter:
             "peak_rss_mb": peak_rss_mb(),
             "extraction_peak_rss_mb": self.crawler.stats.get_value(EXTRACTION_PEAK_MB, 0),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF),
-            "extraction_cpu_seconds": cpu_seconds(resource.RUSAGE_CHILDREN),  # pools are shut down by now
+            # The extraction processes are the fork server's children, counted when their pool closed.
+            "extraction_cpu_seconds": round(cpu_seconds(resource.RUSAGE_CHILDREN)
+                                            + self.crawler.stats.get_value(EXTRACTION_CPU, 0.0), 3),
             **counts,
         })
 

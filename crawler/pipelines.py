@@ -2,12 +2,12 @@
 
 1. CanonicalUrlPipeline     the page's canonical URL (tracking parameters gone, normalised).
 2. DuplicateUrlPipeline     drops a canonical URL already seen in this crawl ("duplicate-url").
-3. ExtractionPipeline       text and metadata, extracted in the crawl's worker processes (off the
-                            reactor thread); drops what is not an article ("not-html", "not-article:<why>").
+3. ExtractionPipeline       text and metadata, extracted in the crawl's extraction processes (off
+                            the reactor thread); drops what is not an article ("not-html", "not-article:<why>").
 4. DuplicateContentPipeline drops the same text under another URL ("duplicate-content").
-5. ScoringPipeline          the hype model's scores, in a worker process holding the model; drops
+5. ScoringPipeline          the hype model's scores, in the same extraction processes; drops
                             what its relevance gate rejects ("off-topic"), except pages that name
-                            MS and a cell treatment (`classifier.topic`): those are kept, counted
+                            MS and a cell treatment (`classifier.topic`, also checked there): those are kept, counted
                             ("kept"), and stored with their relevance figure.
 6. StoragePipeline          idempotent upsert (a version only when the text changed), in batches,
                             with the references the text cites (`crawler.citations`).
@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
-from classifier.topic import mentions_topic
-from crawler.articles import ArticleExtraction, extract_article
+from crawler.articles import ArticleExtraction
 from crawler.citations import citations
 from crawler.counts import KEPT, stat_key
 from crawler.extract import Extraction
@@ -49,7 +48,7 @@ from crawler.vocabulary import (
     TOO_SHORT,
     not_article,
 )
-from crawler.workers import ProcessWorkers, score_text, start_extraction_worker, start_scoring_worker
+from crawler.workers import ProcessWorkers, extract_page, extraction_processes, score_text
 from storage.db import Database
 from storage.documents import ExtractedDocument, PredictionScores, content_fingerprint, url_with_content
 from storage.repository import upsert_source
@@ -106,7 +105,7 @@ class DuplicateUrlPipeline:
 
 # ---------------------------------------------------------------------------- 3. extraction
 class ExtractionPipeline:
-    """Extracts text in the crawl's worker processes, so the reactor keeps fetching meanwhile."""
+    """Extracts text in the crawl's extraction processes, so the reactor keeps fetching meanwhile."""
 
     def __init__(self, workers: ProcessWorkers, timeout: float, min_words: int, max_link_ratio: float,
                  max_pending: int):
@@ -120,8 +119,7 @@ class ExtractionPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        workers = ProcessWorkers(crawler, "extraction", settings.getint("HYPEWATCH_EXTRACTION_PROCESSES"),
-                                 start_extraction_worker)
+        workers = extraction_processes(crawler)
         return cls(workers, timeout=settings.getfloat("HYPEWATCH_EXTRACTION_TIMEOUT"),
                    min_words=settings.getint("HYPEWATCH_MIN_ARTICLE_WORDS"),
                    max_link_ratio=settings.getfloat("HYPEWATCH_MAX_LINK_RATIO"), max_pending=4 * workers.processes)
@@ -151,7 +149,7 @@ class ExtractionPipeline:
     async def _extract(self, item: PageItem) -> ArticleExtraction:
         async with self.slots:
             try:
-                return await self.workers.run(extract_article, item.body, item.response_url, item.charset,
+                return await self.workers.run(extract_page, item.body, item.response_url, item.charset,
                                               timeout=self.timeout)
             except TimeoutError:
                 logger.warning("extraction of %s took over %.0f s; given up", item.response_url, self.timeout)
@@ -201,7 +199,7 @@ class DuplicateContentPipeline:
 
 # ---------------------------------------------------------------------------- 5. scoring
 class ScoringPipeline:
-    """Scores each page with the crawl's model (in a worker process); off-topic pages go no further,
+    """Scores each page with the crawl's model (in an extraction process); off-topic pages go no further,
     unless they name both MS and a cell treatment: the gate can be wrong, and a page it drops is
     never seen. Such a page is stored as the model judged it (not relevant, so out of trends and
     flags) where an analyst can find and label it."""
@@ -215,9 +213,7 @@ class ScoringPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        model = (settings.get("HYPEWATCH_MODEL_DIR"), settings.get("HYPEWATCH_MODEL_VERSION") or None)
-        workers = ProcessWorkers(crawler, "scoring", 1, start_scoring_worker, model)
-        return cls(workers, settings.getfloat("HYPEWATCH_EXTRACTION_TIMEOUT"),
+        return cls(extraction_processes(crawler), settings.getfloat("HYPEWATCH_EXTRACTION_TIMEOUT"),
                    settings.getbool("HYPEWATCH_STORE_OFF_TOPIC"), crawler.stats)
 
     async def open_spider(self) -> None:
@@ -228,11 +224,12 @@ class ScoringPipeline:
 
     async def process_item(self, item: PageItem) -> PageItem:
         try:
-            item.score = await self.workers.run(score_text, _extraction(item).text, timeout=self.timeout)
+            scored = await self.workers.run(score_text, _extraction(item).text, timeout=self.timeout)
         except (TimeoutError, concurrent.futures.process.BrokenProcessPool):
             raise DropItem(NOT_SCORED) from None
+        item.score = scored.scores
         if not item.score["relevant"]:
-            if mentions_topic(_extraction(item).text):
+            if scored.names_topic:
                 if self.stats is not None:
                     self.stats.inc_value(KEPT)
             elif not self.store_off_topic:

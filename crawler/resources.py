@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 
 
@@ -30,3 +31,13 @@ def cpu_seconds(who: int) -> float:
     """User and system CPU seconds of `who` (resource.RUSAGE_SELF or RUSAGE_CHILDREN)."""
     usage = resource.getrusage(who)
     return round(usage.ru_utime + usage.ru_stime, 3)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds of a running process, from /proc (None where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -9,11 +9,10 @@ workers.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from scrapy.settings import BaseSettings
-
-from crawler.shared_run import SharedRun
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 class RunMemory(Protocol):
@@ -46,4 +45,6 @@ def run_memory(settings: BaseSettings) -> RunMemory:
     url = settings.get("HYPEWATCH_REDIS_URL")
     if not url:
         return LocalRunMemory()
+    from crawler.shared_run import SharedRun  # Redis: imported by a shared crawl only
+
     return SharedRun.connect(url, settings.get("HYPEWATCH_REDIS_PREFIX"), settings.getint("HYPEWATCH_RUN_ID"))

@@ -21,7 +21,7 @@ from typing import Any
 
 from crawler.spec import CrawlSpec
 
-# Only light imports at the top: worker processes are spawned and import this __main__ module again.
+# Only light imports at the top: extraction processes import this __main__ module again.
 
 
 def crawl_settings(spec: CrawlSpec):
@@ -59,6 +59,11 @@ def run_crawl(spec: CrawlSpec) -> int:
     missing = spec.missing()
     if missing:
         raise ValueError(f"crawl spec lacks {', '.join(missing)}")
+    from crawler.workers import start_fork_server
+
+    # First: the extraction processes' fork server imports and loads the model while we import Scrapy.
+    start_fork_server(str(spec.settings.get("HYPEWATCH_MODEL_DIR") or spec.model_dir),
+                      spec.settings.get("HYPEWATCH_MODEL_VERSION") or None)
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders import spider_for

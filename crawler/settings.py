@@ -11,7 +11,7 @@ HYPEWATCH_DATABASE_URL      where pages, versions and predictions are stored.
 HYPEWATCH_MODEL_DIR         the model registry directory.
 HYPEWATCH_MODEL_VERSION     the model version that scores every page (default: the registry's current one).
 HYPEWATCH_MAX_PAGES         page budget of this crawl (the source's max_pages, or --max-pages).
-HYPEWATCH_EXTRACTION_PROCESSES  processes extracting text (0: one per CPU); one more holds the model.
+HYPEWATCH_EXTRACTION_PROCESSES  processes extracting and scoring pages (0: one per CPU).
 HYPEWATCH_EXTRACTION_TIMEOUT    seconds one page's extraction (or scoring) may take before it is given up.
 HYPEWATCH_MIN_ARTICLE_WORDS extracted texts shorter than this are not articles ("not-article:too-short").
 HYPEWATCH_MAX_LINK_RATIO    texts made more than this share of the page's link texts are index pages
@@ -66,7 +66,12 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 0  # depth is enforced by the spiders, which also schedule links themselves
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 20_000_000
+# Responses waiting for their pipelines (extraction is the slow part) hold at most this many bytes:
+# beyond it the downloader waits, rather than the crawl process holding pages it cannot process yet.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
+# What one response's callback yields is processed this many at a time: a page yields one item,
+# a sitemap or feed its requests. Scrapy's 100 starts 100 asyncio tasks for every response.
+CONCURRENT_ITEMS = 4
 LOG_LEVEL = "INFO"
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are counted by reason, not logged one by one
 
@@ -94,6 +99,7 @@ EXTENSIONS = {
     "crawler.politeness.PoliteAutoThrottle": 0,  # AutoThrottle, keeping each site's robots.txt Crawl-delay
     "crawler.extensions.RunStats": 100,
     "crawler.extensions.ProgressReporter": 200,
+    "crawler.workers.ExtractionProcesses": 300,  # the extraction processes the pipelines share
 }
 
 HYPEWATCH_SOURCE: dict = {}

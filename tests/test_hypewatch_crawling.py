@@ -125,6 +125,13 @@ def test_first_crawl_stores_every_article_once(crawled):
     assert len(stored_articles - relevant) <= 0.05 * (len(site.articles) - len(relevant))
 
 
+def test_one_pool_of_extraction_processes_extracts_and_scores(crawled):
+    first = crawled.first
+    assert set(first.extraction_ready_seconds) == {"extraction"}  # no process of its own for the model
+    # Counted, though the extraction processes are their fork server's children, not the crawl process's.
+    assert first.extraction_cpu_seconds is not None and first.extraction_cpu_seconds > 0
+
+
 def test_first_crawl_drops_and_errors_are_counted_by_reason(crawled):
     dropped, errors = crawled.first.dropped, crawled.first.errors
     assert dropped["not-article:link-list"] >= 10  # home and section index pages
