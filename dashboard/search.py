@@ -29,7 +29,9 @@ from storage.models import DocumentVersion, Page
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
-WORD = re.compile(r"\w+", re.UNICODE)
+# Letters and digits, as the index's unicode61 tokenizer reads words: an underscore or any other
+# separator inside a query word would make it a phrase, which an index without positions refuses.
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORDS = 6
 
 

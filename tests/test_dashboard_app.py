@@ -442,3 +442,9 @@ def test_an_article_id_beyond_any_row_is_not_found(client):
     for path in ("/api/articles/2147483648", "/articles/2147483648", "/articles/1?version=99999999999"):
         response = client.get(path)
         assert response.status_code == 404, (path, response.status_code)
+
+
+@pytest.mark.parametrize("q", ["0_0", "stem_cell", "stem-cell", "o'clock", "a.b.c", "MS/HSCT", "ñandú__x"])
+def test_search_words_joined_by_separators_are_searched_not_refused(client, q):
+    for path in ("/api/articles", "/api/queue", "/articles"):
+        assert client.get(path, params={"q": q}).status_code == 200, (path, q)
