@@ -13,11 +13,8 @@ import gzip
 import re
 from dataclasses import dataclass
 
-from lxml import etree
-from trafilatura.utils import load_html
-
-from crawler.charset import decode_declared
 from crawler.extract import Extraction, extract_html
+from crawler.html_input import looks_binary, parse_html
 
 RAW_HTML_GZIP_LEVEL = 6  # as storage.documents.compress_html
 _SPACE = re.compile(r"\s+")
@@ -36,7 +33,7 @@ def extract_article(body: bytes, url: str | None = None, charset: str | None = N
 
     `charset` is the encoding the server declared (`crawler.charset.header_charset`).
     """
-    tree = _parse(decode_declared(body, charset))
+    tree = _parse(body, charset)
     anchors = _anchor_texts(tree) if tree is not None else set()
     # trafilatura takes the parsed tree as it takes bytes (its load_html passes a tree through).
     extraction = extract_html(tree if tree is not None else body, url)
@@ -61,13 +58,10 @@ def link_ratio(anchors: set[str], text: str) -> float:
     return linked / total if total else 0.0
 
 
-def _parse(body: str | bytes):
-    if isinstance(body, bytes) and b"\x00" in body[:4096]:
+def _parse(body: bytes, charset: str | None):
+    if looks_binary(body):
         return None  # binary: extract_html says so
-    try:
-        return load_html(body)
-    except (etree.ParserError, ValueError, TypeError):
-        return None
+    return parse_html(body, charset)
 
 
 def _anchor_texts(tree) -> set[str]:
