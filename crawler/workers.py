@@ -56,6 +56,12 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _outcome_seen(call: asyncio.Future) -> None:
+    """Marks a call's outcome seen: a call given up for its time fails later, when its pool is killed."""
+    if not call.cancelled():
+        call.exception()
+
+
 # ---------------------------------------------------------------------------- in the crawl
 class ProcessWorkers:
     """A process pool for one pipeline: started, awaited until ready, replaced if a worker dies."""
@@ -70,6 +76,7 @@ class ProcessWorkers:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.ready: list[concurrent.futures.Future] = []
         self.restarts = 0
+        self.free = asyncio.Semaphore(self.processes)  # one call a worker at a time
         self.killed: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()  # for overruns
         self.opened_at = 0.0
         self.is_ready = False
@@ -117,11 +124,17 @@ class ProcessWorkers:
         for _attempt in range(2):
             pool = self.pool
             try:
-                if not self.is_ready or not all(f.done() for f in self.ready):
-                    await asyncio.gather(*(asyncio.wrap_future(f) for f in self.ready))
-                    self._note_ready()
-                loop = asyncio.get_running_loop()
-                return await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout)
+                async with self.free:  # the time runs from when a worker is free, not while queued
+                    pool = self.pool  # the pool now, which a kill may have replaced meanwhile
+                    if not self.is_ready or not all(f.done() for f in self.ready):
+                        await asyncio.gather(*(asyncio.wrap_future(f) for f in self.ready))
+                        self._note_ready()
+                    call = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+                    call.add_done_callback(_outcome_seen)
+                    # Shielded: the call is given up, not cancelled. (Python 3.11's pool, marking a
+                    # killed pool's calls failed, dies on one cancelled meanwhile, and so does the
+                    # crawl process's exit.)
+                    return await asyncio.wait_for(asyncio.shield(call), timeout)
             except TimeoutError:
                 if pool is not None and pool is self.pool:
                     self._kill_overrun_pool()

@@ -316,11 +316,13 @@ def test_hostile_pages_are_read_as_a_browser_shows_them_and_overruns_are_killed(
     with their worker (not left working) and the crawl goes on with the next pages."""
     texts = [path.read_text(encoding="utf-8") for path in sorted((SEEDS_DIR / "docs").glob("*.txt"))[:6]]
     hostile = hostile_article_pages("Stem cell clinic", texts[:4])
-    # A 2 MB table of 200,000 cells: trafilatura takes minutes over it.
-    table = "<table>" + ("<tr>" + "<td>cell</td>" * 50 + "</tr>") * 4000 + "</table>"
+    # A 500 KB table of 50,000 one-letter cells before the article: trafilatura takes many minutes over it.
+    table = "<table>" + ("<tr>" + "<td>c</td>" * 50 + "</tr>") * 1000 + "</table>"
+    paragraph = "<p>" + "Stem cell therapy for MS is offered by clinics abroad, and patients travel far for it. " * 8 + "</p>"
+    article = f"<html><body>{table}<article><h1>Table</h1>{paragraph * 3}</article></body></html>"
     paths = [local_site.add(f"/hostile/{name}", page, content_type="text/html") for name, page in hostile.items()]
     paths += [local_site.add(f"/hostile/normal-{n}", article_html(f"Clinic {n}", text)) for n, text in enumerate(texts[4:])]
-    paths += [local_site.add(f"/hostile/table-{n}", article_html(f"Table {n}", texts[0], extra=table)) for n in range(4)]
+    paths += [local_site.add(f"/hostile/table-{n}", article) for n in range(4)]
     links = "".join(f'<a href="{url}">page {n}</a> ' for n, url in enumerate(paths))
     start = local_site.add("/hostile/", f"<html><body><nav>{links}</nav></body></html>")
     source = SourceConfig(name="hostile", kind="site", start_urls=(start,), allowed_domains=("127.0.0.1",),
