@@ -11,9 +11,10 @@ crawl process, `python -m crawler.runner`, with a `spec.CrawlSpec` on standard i
   links), `urls`, `middlewares` (address guard, robots.txt, page budget, backoff), `netguard`,
   `politeness` (the pace a site asks for: robots.txt's Crawl-delay, Retry-After, for the whole site).
 - Pages: `items` and `vocabulary` (what the parts pass each other: items, request-meta keys, drop
-  reasons), `pipelines` (one concern each), `articles` and `extract` (trafilatura), `workers`
-  (the extraction processes, which also score, forked from a fork server) and `preload` (what
-  that server loads once for them all).
+  reasons), `pipelines` (one concern each), `articles` and `extract` (trafilatura),
+  `html_input` (a page's bytes as the tree a browser would build), `workers` (the extraction
+  processes, which also score, forked from a fork server) and `preload` (what that server loads
+  once for them all).
 - Counting: `counts` (stat names, `run_counts`), `extensions` (drop/error counters, progress
   lines), `resources` (memory and CPU).
 - A crawl shared by several crawl processes: `shared_run` (the run's state in Redis), `frontier`

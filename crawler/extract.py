@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
@@ -36,22 +36,27 @@ class Extraction:
         return len(self.text)
 
 
-def extract_html(html: str | bytes, url: str | None = None, *, fast: bool = False,
-                 with_language: bool = True) -> Extraction:
-    """Extract the main text and metadata of an HTML page.
+def extract_html(html: str | bytes | Any, url: str | None = None, *, charset: str | None = None,
+                 fast: bool = False, with_language: bool = True) -> Extraction:
+    """Extract the main text and metadata of an HTML page: its bytes (decoded by their BOM,
+    `charset` from the server, or their `<meta>`), its text, or its tree from
+    `crawler.html_input.parse_html`.
 
     Without `with_language`, a language the page does not declare is left unknown rather than
     detected (`detect_language` loads a model: about 0.4 s of CPU, once a process)."""
-    if isinstance(html, bytes) and b"\x00" in html[:4096]:
-        return Extraction("not-html", reason="binary content")
     # trafilatura (and lxml under it) is imported on first use: a plain-text document never needs it,
     # and `hypewatch check FILE.txt` should not pay for it.
+    from crawler.html_input import looks_binary, parse_html
+
+    if isinstance(html, bytes) and looks_binary(html):
+        return Extraction("not-html", reason="binary content")
     import trafilatura
     from trafilatura.settings import Document
 
     try:
-        doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast
+        tree = parse_html(html, charset) if isinstance(html, (str, bytes)) else html
+        doc = None if tree is None else trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast
         )
     except Exception as exc:  # trafilatura/lxml raise a variety of parser errors on broken input
         logger.debug("extraction failed for %s", url, exc_info=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpx
+from w3lib.encoding import read_bom
 
 from crawler.charset import decode_declared, header_charset
 from crawler.content_coding import ACCEPT_ENCODING, CappedDecoder, TooLargeError
@@ -55,7 +56,9 @@ class FetchedPage:
 
 
 def looks_like_html(body: bytes) -> bool:
-    head = body[:2048].lstrip().lower()
+    encoding, bom = read_bom(body[:4])
+    head = body[:2048] if bom is None else body[len(bom):2048].decode(encoding or "utf-8", "ignore").encode()
+    head = head.lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head
 
 

@@ -93,6 +93,9 @@ def _raise_slot_delay(downloader: Downloader, key: str, seconds: float) -> bool:
     slot.jitter = 0.0
     if slot.delay < seconds:
         slot.delay = seconds
+    # Counted from now, the answer that asked: Scrapy counts a delay from the last request's start,
+    # and a request sent a moment before the answer (robots.txt's own) would shorten the first wait.
+    slot.lastseen = max(slot.lastseen, time.monotonic())  # Scrapy's Slot clock
     return True
 
 

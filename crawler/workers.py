@@ -23,6 +23,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,12 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _outcome_seen(call: asyncio.Future) -> None:
+    """Marks a call's outcome seen: a call given up for its time fails later, when its pool is killed."""
+    if not call.cancelled():
+        call.exception()
+
+
 # ---------------------------------------------------------------------------- in the crawl
 def start_fork_server(model_dir: str, model_version: str | None) -> None:
     """Start the fork server the extraction processes will be forked from, now (it does its
@@ -132,6 +139,8 @@ class ProcessWorkers:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.ready: list[concurrent.futures.Future] = []
         self.restarts = 0
+        self.free = asyncio.Semaphore(self.processes)  # one call a worker at a time
+        self.killed: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()  # for overruns
         self.opened_at = 0.0
         self.is_ready = False
         self.opening: asyncio.Future | None = None
@@ -175,21 +184,48 @@ class ProcessWorkers:
         return pool
 
     async def run(self, function, *args, timeout: float):
-        """`function(*args)` in a worker, given `timeout` seconds.
+        """`function(*args)` in a worker, given `timeout` seconds (a new pool's start aside).
 
-        A pool whose worker died is replaced (this call fails); a pool that keeps dying ends the crawl.
+        A call that overruns raises TimeoutError, and its pool is killed and replaced: a worker
+        stuck in C code (libxml2) cannot be stopped otherwise, and would hold a core and the calls
+        queued behind it, and the crawl's end, until it finished. The other calls the kill broke
+        run again in the new pool. A pool whose worker died otherwise is replaced (this call
+        fails); a pool that keeps dying ends the crawl.
         """
-        pool = self.pool
-        try:
-            if not self.is_ready:
-                await asyncio.gather(*(asyncio.wrap_future(f) for f in self.ready))
-                self._note_ready()
-            loop = asyncio.get_running_loop()
-            return await asyncio.wait_for(loop.run_in_executor(pool, function, *args), timeout)
-        except concurrent.futures.process.BrokenProcessPool:
-            if pool is self.pool:
-                self._replace_broken_pool()
-            raise
+        for _attempt in range(2):
+            pool = self.pool
+            try:
+                async with self.free:  # the time runs from when a worker is free, not while queued
+                    pool = self.pool  # the pool now, which a kill may have replaced meanwhile
+                    if not self.is_ready or not all(f.done() for f in self.ready):
+                        await asyncio.gather(*(asyncio.wrap_future(f) for f in self.ready))
+                        self._note_ready()
+                    call = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+                    call.add_done_callback(_outcome_seen)
+                    # Shielded: the call is given up, not cancelled. (Python 3.11's pool, marking a
+                    # killed pool's calls failed, dies on one cancelled meanwhile, and so does the
+                    # crawl process's exit.)
+                    return await asyncio.wait_for(asyncio.shield(call), timeout)
+            except TimeoutError:
+                if pool is not None and pool is self.pool:
+                    self._kill_overrun_pool()
+                raise
+            except concurrent.futures.process.BrokenProcessPool:
+                if pool in self.killed and self.pool is not None:
+                    continue  # killed for another call's overrun: this one was fine
+                if pool is self.pool:
+                    self._replace_broken_pool()
+                raise
+        raise concurrent.futures.process.BrokenProcessPool("killed twice for other calls' overruns")
+
+    def _kill_overrun_pool(self) -> None:
+        assert self.pool is not None
+        logger.warning("a call in the %s workers overran its time; killing and replacing them", self.name)
+        self.killed.add(self.pool)
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            process.kill()
+        self.pool.shutdown(wait=False)
+        self.pool = self._new_pool()
 
     def _note_ready(self) -> None:
         if not self.is_ready:

@@ -357,7 +357,9 @@ def _html_or_none(data: bytes) -> bytes | None:
 
 
 def _extract_bytes(data: bytes, *, prefer_html: bool | None) -> Extraction:
-    if b"\x00" in data[:4096]:
+    from crawler.html_input import looks_binary
+
+    if looks_binary(data):
         return Extraction("not-html", reason="binary content")
     if prefer_html is None:
         from crawler.fetch import looks_like_html

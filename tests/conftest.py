@@ -269,6 +269,20 @@ def article_html(title: str, body_text: str, *, published: str | None = "2026-03
 </body></html>"""
 
 
+def hostile_article_pages(title: str, texts: list[str]) -> dict[str, bytes]:
+    """Article pages a browser shows normally but that libxml2's defaults lose or choke on, one per
+    text of `texts` (4): a NUL byte in the head, the article under 300 nested <div>s, UTF-16 with
+    its byte-order mark (and a <meta> saying so), and one element of 100,000 attributes before it."""
+    nul, nested, utf16, attributes = (article_html(f"{title} {n}", text) for n, text in enumerate(texts))
+    many = "<div " + " ".join(f'a{n}="v"' for n in range(100_000)) + ">x</div>"
+    return {
+        "nul": nul.replace("</title>", "</title>\x00", 1).encode(),
+        "nested": nested.replace("<main>", "<div>" * 300 + "<main>").replace("</main>", "</main>" + "</div>" * 300).encode(),
+        "utf16": utf16.replace('<meta charset="utf-8">', '<meta charset="utf-16">').encode("utf-16"),
+        "attributes": attributes.replace("<main>", many + "<main>").encode(),
+    }
+
+
 # ---------------------------------------------------------------- news aggregators' links
 def _protobuf_varint(value: int) -> bytes:
     out = bytearray()

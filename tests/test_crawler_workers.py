@@ -1,10 +1,18 @@
 """crawler.workers: the extraction processes come from a fork server that has done their imports
-and loaded the model once, so they start at once and share that memory."""
+and loaded the model once, so they start at once and share that memory; a call that overruns is
+killed with its pool, and the other calls go on."""
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
+import time
 
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+from crawler.workers import ProcessWorkers
 from tests.conftest import PROJECT_ROOT
 
 TEXT = ("Autologous haematopoietic stem cell transplantation was compared with the best available drugs "
@@ -58,3 +66,34 @@ def test_extraction_processes_are_forked_from_a_server_holding_the_model(model_d
 def test_a_worker_loads_the_model_itself_when_the_server_could_not(model_dir, tmp_path):
     found = run_workers(tmp_path / "no-models-here", model_dir)
     assert found["relevant"] is True and found["extracted"] == "ok"
+
+
+
+def is_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_call_that_overruns_is_killed_and_the_other_calls_go_on(model_dir):
+    async def scenario():
+        workers = ProcessWorkers(get_crawler(Spider), "test", 2, (str(model_dir), None))
+        await workers.open()
+        first = {process.pid for process in workers.pool._processes.values()}
+        try:
+            stuck = asyncio.ensure_future(workers.run(time.sleep, 60, timeout=1))
+            meanwhile = asyncio.ensure_future(workers.run(time.sleep, 3, timeout=30))  # the kill breaks it: run again
+            overran = await asyncio.gather(stuck, return_exceptions=True)
+            finished = await meanwhile
+            after = await workers.run(os.getpid, timeout=30)
+        finally:
+            workers.close()
+        return overran[0], finished, first, after
+
+    started = time.monotonic()
+    overran, finished, first, after = asyncio.run(scenario())
+    assert isinstance(overran, TimeoutError) and finished is None
+    assert after not in first and not any(is_running(pid) for pid in first)  # killed, not left working
+    assert time.monotonic() - started < 50  # close() did not wait for the 60 s call

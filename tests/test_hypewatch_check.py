@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import HOSTILE_URLS, SEEDS_DIR, article_html
+from conftest import HOSTILE_URLS, SEEDS_DIR, article_html, hostile_article_pages
 from sqlalchemy import func, select
 
 from storage.db import Database
@@ -59,6 +59,26 @@ def test_check_file_and_stdin(run_cli, tmp_path):
         assert_schema(line)
 
     piped = run_cli("check", "--json", "-", input=CLINIC_TEXT)
+    assert piped.exit_code == 0, piped.stderr
+    assert_schema(json.loads(piped.stdout))
+
+
+def test_pages_a_browser_shows_are_checked_as_files_stdin_and_urls(run_cli, local_site, tmp_path):
+    """A NUL byte in the head, 300 nested <div>s, UTF-16, an element of 100,000 attributes."""
+    pages = hostile_article_pages("Clinic page", [f"{CLINIC_TEXT}\nPage {n}." for n in range(4)])
+    files = []
+    for name, page in pages.items():
+        (tmp_path / f"{name}.html").write_bytes(page)
+        files.append(str(tmp_path / f"{name}.html"))
+    url = local_site.add("/check/utf-16", pages["utf16"], content_type="text/html")
+    result = run_cli("check", "--json", "--allow-private", *files, url)
+    assert result.exit_code == 0, result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["target"] for r in reports] == [*files, url]
+    for report in reports:
+        assert_schema(report)
+        assert report["title"].startswith("Clinic page") and "MSCs" in report["text"]
+    piped = run_cli("check", "--json", "-", input=pages["utf16"])
     assert piped.exit_code == 0, piped.stderr
     assert_schema(json.loads(piped.stdout))
 
