@@ -5,9 +5,12 @@
   is kept in the downloader's per-slot settings.
 - a 429 or 503 with `Retry-After`: the site's delay raised at once to what the server asked,
   capped at HYPEWATCH_RETRY_BACKOFF_MAX (`slow_down`), so the whole site waits, not only the
-  request that was refused. AutoThrottle then brings the delay back down as the site answers.
+  request that was refused. The delay holds until that time has passed (an answer to a request
+  already in flight must not let AutoThrottle lower it sooner); AutoThrottle then brings it back
+  down as the site answers.
 - `PoliteAutoThrottle`: Scrapy's AutoThrottle, which never takes a site's delay below its
-  Crawl-delay (it only knows the crawl-wide DOWNLOAD_DELAY as a floor).
+  Crawl-delay or a Retry-After still in force (it only knows the crawl-wide DOWNLOAD_DELAY as a
+  floor).
 
 Such a site's delay has no random jitter: half the asked delay would be too short.
 """
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 SLOW_DOWN_STATUSES = frozenset({429, 503})  # the answers whose Retry-After speaks for the whole site
 _FLOOR = "delay"  # the key of a slot's delay in Scrapy's DOWNLOAD_SLOTS (the downloader's per-slot settings)
+# Our keys beside it (Scrapy ignores keys it does not know): a Retry-After's delay and until when it holds.
+_HOLD_DELAY, _HOLD_UNTIL = "hypewatch_retry_after_delay", "hypewatch_retry_after_until"
 
 
 def retry_after_delay(status: int, retry_after: bytes | None, *, cap: float) -> float | None:
@@ -64,9 +69,13 @@ def running_downloader(crawler: Crawler) -> Downloader | None:
         return None
 
 
-def crawl_delay_floor(downloader: Downloader, slot_key: str) -> float:
-    """The Crawl-delay held for a slot (0 when its robots.txt gives none)."""
-    return float(downloader.per_slot_settings.get(slot_key, {}).get(_FLOOR, 0.0))
+def delay_floor(downloader: Downloader, slot_key: str, *, now: float | None = None) -> float:
+    """The least delay a slot may have now: its Crawl-delay, or a Retry-After still in force."""
+    held = downloader.per_slot_settings.get(slot_key, {})
+    floor = float(held.get(_FLOOR, 0.0))
+    if (time.monotonic() if now is None else now) < float(held.get(_HOLD_UNTIL, 0.0)):
+        floor = max(floor, float(held.get(_HOLD_DELAY, 0.0)))
+    return floor
 
 
 def hold_crawl_delay(downloader: Downloader, request: Request, seconds: float) -> None:
@@ -82,6 +91,8 @@ def hold_crawl_delay(downloader: Downloader, request: Request, seconds: float) -
 def slow_down(downloader: Downloader, request: Request, seconds: float) -> None:
     """Make `request`'s whole site wait `seconds` before its next request (its slot's delay)."""
     key = request.meta.get(Downloader.DOWNLOAD_SLOT) or downloader.get_slot_key(request)
+    downloader.per_slot_settings[key] = {**downloader.per_slot_settings.get(key, {}), _HOLD_DELAY: seconds,
+                                         _HOLD_UNTIL: time.monotonic() + seconds}
     if _raise_slot_delay(downloader, key, seconds):
         logger.info("%s asked us to wait %g s: slowing the site down", key, seconds)
 
@@ -106,4 +117,4 @@ class PoliteAutoThrottle(AutoThrottle):
         super()._response_downloaded(response, request, spider)
         key, slot = self._get_slot(request, spider)
         if key is not None and slot is not None:
-            slot.delay = max(slot.delay, crawl_delay_floor(self.crawler.engine.downloader, key))
+            slot.delay = max(slot.delay, delay_floor(self.crawler.engine.downloader, key))

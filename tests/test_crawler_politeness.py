@@ -62,3 +62,25 @@ def test_retry_after_sets_the_sites_delay(status):
     assert retry_after_delay(status, b"4", cap=30.0) == 4.0
     assert retry_after_delay(status, None, cap=30.0) is None
     assert retry_after_delay(500, b"4", cap=30.0) is None
+
+
+def test_a_retry_after_stays_the_sites_least_delay_until_its_time_has_passed():
+    """An answer to a request already in flight must not let AutoThrottle shorten the wait (the
+    hostile-server probe once saw the next request 1.0 s after a Retry-After of 2 s)."""
+    import time
+
+    from scrapy import Request, Spider
+    from scrapy.core.downloader import Downloader
+    from scrapy.utils.test import get_crawler
+
+    from crawler.politeness import delay_floor, hold_crawl_delay, slow_down
+
+    downloader = Downloader(get_crawler(Spider))
+    request = Request("http://127.0.0.1:8000/page")
+    key = downloader.get_slot_key(request)
+    hold_crawl_delay(downloader, request, 1.0)
+    slow_down(downloader, request, 2.0)
+    now = time.monotonic()
+    assert delay_floor(downloader, key, now=now) == 2.0
+    assert delay_floor(downloader, key, now=now + 2.5) == 1.0  # then the Crawl-delay alone
+    assert delay_floor(downloader, "another-site", now=now) == 0.0
