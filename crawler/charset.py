@@ -46,6 +46,22 @@ def decode_html(body: bytes, charset: str | None = None) -> str:
     return html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)[1]
 
 
+def decode_text(body: bytes) -> str | None:
+    """A plain-text file's text, decoded as a browser decodes a text/plain page: by its BOM (UTF-8,
+    UTF-16 or UTF-32), else UTF-8 when the bytes are UTF-8, else the encoding charset_normalizer
+    guesses; None when nothing reads it."""
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding and bom:
+        return body[len(bom):].decode(bom_encoding, "replace")
+    encoding = _guess_encoding(body)
+    if encoding is None:
+        return None
+    try:
+        return body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
 def _guess_encoding(body: bytes) -> str | None:
     try:
         body.decode("utf-8")

@@ -367,10 +367,12 @@ def _extract_bytes(data: bytes, *, prefer_html: bool | None) -> Extraction:
         prefer_html = looks_like_html(data)
     if prefer_html:
         return extract_html(data, with_language=False)
-    try:
-        return extract_plain_text(data.decode("utf-8"), with_language=False)
-    except UnicodeDecodeError:
-        return Extraction("failed", reason="text is not UTF-8")
+    from crawler.charset import decode_text
+
+    text = decode_text(data)
+    if text is None:
+        return Extraction("failed", reason="the text's character encoding could not be recognised")
+    return extract_plain_text(text, with_language=False)
 
 
 def _extraction_problem(extraction: Extraction) -> str:

@@ -63,6 +63,21 @@ def test_check_file_and_stdin(run_cli, tmp_path):
     assert_schema(json.loads(piped.stdout))
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-32", "iso-8859-15"])
+def test_a_text_file_in_another_encoding_is_read_as_a_browser_reads_it(run_cli, tmp_path, encoding):
+    """UTF-16/32 and UTF-8 with a byte-order mark, and an 8-bit encoding without one."""
+    text = CLINIC_TEXT + "\nThe course costs 9 500 € in all."
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding, "replace"))
+    result = run_cli("check", "--json", str(path))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert "cure_claim" in {name for name, s in report["signals"].items() if s["flagged"]}
+    if encoding.startswith("utf"):  # the byte-order mark settles it: the very text (an 8-bit guess may differ on "€")
+        reference = json.loads(run_cli("check", "--json", "-", input=text).stdout)
+        assert report["hype_score"] == reference["hype_score"]
+
+
 def test_pages_a_browser_shows_are_checked_as_files_stdin_and_urls(run_cli, local_site, tmp_path):
     """A NUL byte in the head, 300 nested <div>s, UTF-16, an element of 100,000 attributes."""
     pages = hostile_article_pages("Clinic page", [f"{CLINIC_TEXT}\nPage {n}." for n in range(4)])
