@@ -75,6 +75,9 @@ CONCURRENT_ITEMS = 4
 LOG_LEVEL = "INFO"
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are counted by reason, not logged one by one
 
+# The connection's own DNS answer is checked as NetGuardMiddleware checks the request's (DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SessionIdMiddleware": 50,  # before the budget: a session-id URL is never counted
     "crawler.middlewares.NetGuardMiddleware": 60,
