@@ -23,7 +23,7 @@ from crawler.sources import SourceConfig
 from hypewatch.dispatch import run_crawl
 from hypewatch.settings import PROJECT_ROOT
 from tests.conftest import article_html
-from tests.probe_netguard import OVERRIDE, public_or_probe_site
+from tests.probe_netguard import OVERRIDES, public_or_probe_site
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 CONTROL_TEXT = ("Researchers reviewed stem cell transplantation for multiple sclerosis in a new trial.\n"
@@ -125,7 +125,7 @@ def test_crawl_reaches_no_canary_from_a_hostile_feed(app, canary, public_site, s
     source = SourceConfig(name="ssrf-probe", kind="feed", start_urls=(feed, *forms), allowed_domains=("*",),
                           max_pages=200, max_depth=1)
     before, requests_before = canary.hits, len(public_site.requests)
-    summary = run_crawl(app, source, settings_overrides={"DOWNLOADER_MIDDLEWARES": OVERRIDE})
+    summary = run_crawl(app, source, settings_overrides=OVERRIDES)
     hits = canary.hits - before
     requested = public_site.requests[requests_before:]
     probe_report["ssrf_crawl"] = {"urls": len(forms) * 2 + len(redirects), "canary_hits": hits,
