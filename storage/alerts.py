@@ -8,7 +8,8 @@ A delivery goes pending -> sending (claimed by one process, with the key of the 
 out in) -> sent; a failed attempt goes back to pending with a later `next_attempt_at`, or to
 failed after the last attempt. A claim whose process is gone is taken over under the same message
 key (`stale_claims`), so the one message that may have left just before a crash goes out again
-with the same identity, and nothing claimed is ever lost.
+with the same identity, and nothing claimed is ever lost. A claim whose process of this host still
+runs is left to it (`live_claims_here` lists them), until `CLAIM_STALE_AFTER`.
 
 A channel is an Apprise URL and may carry secrets (passwords, tokens). The log names channels by
 `channel_key` and shows them only through `mask_channel`, the one function that hides secrets.

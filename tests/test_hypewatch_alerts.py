@@ -229,10 +229,11 @@ def every_page_in_one_message(received) -> bool:
                for n in range(4) for i in range(5))
 
 
-def test_kill_9_mid_delivery_then_restart_delivers_every_alert_exactly_once(app, cli_env, webhook_receiver):
-    four_rules_of_five_pages(app, webhook_receiver.url())
+def test_kill_9_mid_delivery_then_restart_delivers_every_alert_exactly_once(app, cli_env, webhook_receiver,
+                                                                             tmp_path):
+    four_rules_of_five_pages(app, webhook_receiver.url() + "?rto=60")  # the held message waits for its answer
     webhook_receiver.hold_request(2)  # the second message hangs: the process is killed while sending it
-    command = [sys.executable, "-m", "hypewatch", "alerts", "deliver"]
+    command = [sys.executable, "-m", "hypewatch", "-v", "alerts", "deliver"]
     first = subprocess.Popen(command, env=cli_env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: len(webhook_receiver.received()) >= 2, 60, "the second message to arrive")
     [courier] = claiming_processes(app)  # the message in flight was claimed by its courier, not by the command
@@ -241,10 +242,19 @@ def test_kill_9_mid_delivery_then_restart_delivers_every_alert_exactly_once(app,
     first.wait(10)
     assert process_alive(courier)  # the kill did not reach it
     assert statuses(app) == {"sent": 5, "sending": 5, "pending": 10}
-    webhook_receiver.release()  # the receiver answers: the courier records the message sent, alone
-    again = subprocess.run(command, env=cli_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
-    assert again.returncode == 0, again.stderr
-    wait_for(lambda: not process_alive(courier), 30, "the courier to finish")
+    log = tmp_path / "again.log"
+    with log.open("w") as stderr:  # restarted while the courier still waits for its answer
+        again = subprocess.Popen(command, env=cli_env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=stderr,
+                                 text=True)
+        wait_for(lambda: "waiting for 1 message(s) in flight" in log.read_text(), 120,
+                 "the restarted command to wait for the courier")
+        assert len(webhook_receiver.received()) == 2  # it sends nothing again meanwhile
+        webhook_receiver.release()  # the receiver answers: the courier records the message sent, alone
+        out, _ = again.communicate(timeout=180)
+    assert again.returncode == 0, log.read_text()
+    assert "2 message(s) sent carrying 10 alert(s)" in out
+    assert "waited for 1 message(s) another process had in flight" in out
+    assert not process_alive(courier)
     assert statuses(app) == {"sent": 20}
     received = webhook_receiver.received()
     keys = [r.headers["X-Hypewatch-Message"] for r in received]

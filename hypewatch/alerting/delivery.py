@@ -5,6 +5,7 @@ One pass (`deliver_pending`):
 1. Messages another process of this host has in flight (a courier, below, whose parent was
    killed, say) are waited for, at most `COURIER_WAIT_SECONDS`; they are never sent twice while
    their courier runs (`storage.alerts.stale_claims` leaves a claim alone while its process lives).
+   A message whose courier has ended is counted in `DeliveryReport.awaited`.
 2. Claims left by a process that is gone are taken over and sent again under the same message key
    (`storage.alerts.stale_claims`): the message that may have left just before that process died
    goes out once more with the same identity (header `X-Hypewatch-Message` on email and
@@ -21,10 +22,13 @@ One pass (`deliver_pending`):
    that…), and after `alert_attempts` attempts it is recorded failed, shown so, never dropped.
 
 What a kill does: killing the process that delivers (even kill -9 of it or of its process group)
-does not interrupt a message in flight: its courier finishes alone, records the message sent (or
-to retry), and a pass started meanwhile waits for it instead of sending it again, so every alert
-goes out exactly once. Killing a courier itself while it sends leaves its claim to be taken over:
-that one message goes out again under the same key (at least once, never lost).
+does not interrupt a message in flight: its courier finishes alone and records the message sent
+(or to retry); a pass started meanwhile on this host waits for it (step 1), and no pass sends it
+while the courier runs (up to `storage.alerts.CLAIM_STALE_AFTER`, 10 minutes, after which any
+claim is taken over), so every alert goes out exactly once. A kill before a courier has claimed
+leaves the alerts pending, sent once by the next pass. Killing a courier itself while it sends
+(or, where processes cannot fork, the delivering process) leaves its claim to be taken over
+(step 2): that one message goes out again under the same key, at least once, never lost.
 
 Apprise's own log lines never reach our handlers: they are collected while sending, their secrets
 hidden (`storage.alerts.hide_secrets`), and the error kept on the delivery.
