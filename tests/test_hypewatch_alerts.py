@@ -256,6 +256,8 @@ def test_kill_9_mid_delivery_then_restart_delivers_every_alert_exactly_once(app,
     assert "waited for 1 message(s) another process had in flight" in out
     assert not process_alive(courier)
     assert statuses(app) == {"sent": 20}
+    with app.database.session() as session:  # every message was claimed by a courier, none by a command
+        assert not set(session.scalars(select(AlertDelivery.claimed_pid))) & {first.pid, again.pid}
     received = webhook_receiver.received()
     keys = [r.headers["X-Hypewatch-Message"] for r in received]
     assert len(received) == 4 and len(set(keys)) == 4  # four messages, none twice
@@ -287,6 +289,19 @@ def test_kill_9_of_a_courier_sends_its_message_again_under_the_same_key(app, cli
     assert len(received) == 5 and len(set(keys)) == 4 and keys[4] == keys[1]  # the same message, the same key
     assert received[4].body == received[1].body
     assert every_page_in_one_message(received)
+
+
+def test_where_processes_cannot_fork_the_command_sends_itself(app, cli_env, webhook_receiver):
+    add(app, "no fork", "new_page", [webhook_receiver.url()])
+    store_pages(app, ["https://clinic.example/n01", "https://clinic.example/n02"])
+    script = "import os, sys; del os.fork; from hypewatch.cli import main; sys.exit(main(['alerts', 'deliver']))"
+    command = subprocess.Popen([sys.executable, "-c", script], env=cli_env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    out, err = command.communicate(timeout=180)
+    assert command.returncode == 0 and "1 message(s) sent carrying 2 alert(s)" in out, err
+    with app.database.session() as session:
+        assert set(session.scalars(select(AlertDelivery.claimed_pid))) == {command.pid}
+    assert statuses(app) == {"sent": 2} and len(webhook_receiver.received()) == 1
 
 
 def test_a_courier_forked_while_another_thread_sends_goes_on_alone(app, webhook_receiver):
