@@ -172,7 +172,7 @@ def _await_couriers(app: Hypewatch) -> set[str]:
     if not pids:
         return set()
     logger.info("alerts: waiting for %d message(s) in flight in process(es) %s",
-                len(in_flight), ", ".join(map(str, sorted(pids))))
+                sum(pid in pids for pid in in_flight.values()), ", ".join(map(str, sorted(pids))))
     deadline = time.monotonic() + COURIER_WAIT_SECONDS
     while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
         time.sleep(0.05)
@@ -189,7 +189,8 @@ def _deliver(app: Hypewatch, job: _Job, report: DeliveryReport) -> None:
         carried = _Carried(**end.result)
     else:
         if end.error is not None:
-            logger.warning("alerts: the courier of message %s failed: %s", job.message_key, end.error)
+            logger.warning("alerts: the courier of message %s failed: %s; what it claimed, if anything, is sent "
+                           "again, under the same key, by the next pass", job.message_key, end.error)
         else:
             logger.warning("alerts: the courier of message %s (pid %d) ended before recording what it did (%s); "
                            "what it claimed is sent again, under the same key, by the next pass",
