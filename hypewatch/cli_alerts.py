@@ -146,7 +146,8 @@ def deliver(app: Hypewatch, watch: float | None) -> None:
         report = deliver_pending(app)
         click.echo(f"alerts: {recorded} new event(s); {report.messages} message(s) sent carrying "
                    f"{report.deliveries} alert(s); {report.retried} to retry, {report.failed} failed, "
-                   f"{report.held} held by the hourly cap")
+                   f"{report.held} held by the hourly cap"
+                   + (f"; waited for {report.awaited} message(s) another process had in flight" if report.awaited else ""))
         if watch is None:
             return
         time.sleep(watch)

@@ -8,7 +8,8 @@ A delivery goes pending -> sending (claimed by one process, with the key of the 
 out in) -> sent; a failed attempt goes back to pending with a later `next_attempt_at`, or to
 failed after the last attempt. A claim whose process is gone is taken over under the same message
 key (`stale_claims`), so the one message that may have left just before a crash goes out again
-with the same identity, and nothing claimed is ever lost.
+with the same identity, and nothing claimed is ever lost. A claim whose process of this host still
+runs is left to it (`live_claims_here` lists them), until `CLAIM_STALE_AFTER`.
 
 A channel is an Apprise URL and may carry secrets (passwords, tokens). The log names channels by
 `channel_key` and shows them only through `mask_channel`, the one function that hides secrets.
@@ -339,17 +340,34 @@ def due_deliveries(session: Session, now: dt.datetime | None = None) -> list[Pen
 
 def stale_claims(session: Session, now: dt.datetime | None = None) -> dict[str, list[PendingDelivery]]:
     """Deliveries claimed by a process that is gone, by message key (see the module doc)."""
+    return _claims(session, now, stale=True)
+
+
+def live_claims_here(session: Session, now: dt.datetime | None = None) -> dict[str, list[PendingDelivery]]:
+    """Deliveries claimed by another process of this host that still runs (a message in flight), by
+    message key: those `stale_claims` leaves alone."""
+    return _claims(session, now, stale=False)
+
+
+def _claims(session: Session, now: dt.datetime | None, *, stale: bool) -> dict[str, list[PendingDelivery]]:
     now = now or utcnow()
     claimed = session.execute(select(AlertDelivery.id, AlertDelivery.claimed_host, AlertDelivery.claimed_pid,
                                      AlertDelivery.claimed_at).where(AlertDelivery.status == "sending")).all()
     me = Owner.this_process()
-    stale = [row.id for row in claimed
-             if (row.claimed_at is None or row.claimed_at < now - CLAIM_STALE_AFTER)
-             or (row.claimed_host is not None and row.claimed_pid is not None
-                 and Owner(row.claimed_host, row.claimed_pid).is_here and row.claimed_pid != me.pid
-                 and not process_alive(row.claimed_pid))]
+
+    def old(row) -> bool:
+        return row.claimed_at is None or row.claimed_at < now - CLAIM_STALE_AFTER
+
+    def another_here(row) -> bool:
+        return (row.claimed_host is not None and row.claimed_pid is not None
+                and Owner(row.claimed_host, row.claimed_pid).is_here and row.claimed_pid != me.pid)
+
+    if stale:
+        ids = [row.id for row in claimed if old(row) or (another_here(row) and not process_alive(row.claimed_pid))]
+    else:
+        ids = [row.id for row in claimed if not old(row) and another_here(row) and process_alive(row.claimed_pid)]
     groups: dict[str, list[PendingDelivery]] = {}
-    for delivery in _pending(session, AlertDelivery.id.in_(stale)) if stale else []:
+    for delivery in _pending(session, AlertDelivery.id.in_(ids)) if ids else []:
         groups.setdefault(delivery.message_key or f"d{delivery.delivery_id}", []).append(delivery)
     return groups
 

@@ -129,6 +129,7 @@ class Database:
         # Alembic's context is global to the process: threads (a request, the dashboard's
         # background work) opening a fresh database at once migrate it one after the other.
         self._migrating = threading.Lock()
+        self._inherited: list[object] = []  # in a forked child: the parent's pools, kept from collection
 
     @property
     def dialect(self) -> str:
@@ -154,6 +155,21 @@ class Database:
         self.ensure_schema()
         with self._sessions() as session, session.begin():
             yield session
+
+    def before_fork(self) -> None:
+        """Call just before `os.fork()`: the idle pooled connections of an SQLite database are closed.
+        SQLite keeps its own record of the files and locks a process holds; carried into a child, it
+        tells the child's new connections they hold locks only the parent holds. Connections other
+        threads have checked out at the fork are still carried; the child must leave them alone."""
+        if self.dialect == "sqlite":
+            self.engine.dispose()
+
+    def after_fork_in_child(self) -> None:
+        """Call first thing in a process forked from one that used this database: the parent's pooled
+        connections are dropped untouched (never used, closed or even garbage-collected here, which
+        would close an SQLite handle the parent still uses), and the child opens its own."""
+        self._inherited.append(self.engine.pool)
+        self.engine.dispose(close=False)
 
     def close(self) -> None:
         self.engine.dispose()

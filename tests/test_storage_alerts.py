@@ -115,3 +115,37 @@ def test_a_claim_of_a_dead_process_is_taken_over_once_under_its_message_key(db):
         assert claim(session, [stale.delivery_id], "m1", take_over_from=owner) == [stale.delivery_id]
         assert claim(session, [stale.delivery_id], "m1", take_over_from=owner) == []  # a second taker gets nothing
         assert stale_claims(session) == {}  # claimed by this live process now
+
+
+def test_a_claim_of_a_live_process_of_this_host_is_left_to_it(db):
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from storage.alerts import live_claims_here, stale_claims
+    from storage.models import AlertDelivery
+
+    courier = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a message in flight
+    try:
+        with db.session() as session:
+            rule = add_rule(session, RuleDraft("r", "new_page"))
+            record_event(session, rule.id, EventDraft("k1", "new_page", "one", {}),
+                         [Channel.of("json://a.example.org/x")])
+            [delivery] = due_deliveries(session)
+            claim(session, [delivery.delivery_id], "m1")
+            session.execute(update(AlertDelivery).values(claimed_pid=courier.pid))
+        with db.session() as session:
+            assert stale_claims(session) == {}
+            [(key, [live])] = live_claims_here(session).items()
+            assert key == "m1" and live.claimed_pid == courier.pid
+        courier.kill()
+        courier.wait()
+        with db.session() as session:  # its process gone: stale, no longer live
+            assert live_claims_here(session) == {} and list(stale_claims(session)) == ["m1"]
+            session.execute(update(AlertDelivery).values(claimed_at=utcnow() - dt.timedelta(minutes=11),
+                                                         claimed_pid=None))
+            assert live_claims_here(session) == {}
+    finally:
+        courier.kill()
+        courier.wait()
