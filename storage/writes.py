@@ -5,7 +5,9 @@ The crawler stores pages in batches (`store_batch`); `store_document` is a batch
 
 - a page per URL; a new version only when the text's fingerprint differs from the current
   version's (going back to an earlier text makes that version current again);
-- at most one prediction per version and model version (a second one is not stored);
+- at most one prediction per version and model version (a second one is not stored); the same
+  model knowing more of a version (the registry's judgements of the trials it cites) replaces its
+  prediction with a new row (`replace_prediction`), so readers that follow new ids see the change;
 - a page's current prediction is the newest prediction of its current version;
 - a version's citations (`cited_references`) are stored once each, by their offset.
 
@@ -20,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.documents import (
@@ -78,6 +80,27 @@ def store_prediction(session: Session, version_id: int, scores: PredictionScores
     return session.scalars(
         select(Prediction).where(Prediction.version_id == version_id, Prediction.model_version == scores.model_version)
     ).one()
+
+
+def replace_prediction(session: Session, version_id: int, scores: PredictionScores) -> bool:
+    """Replace the prediction this model version made of a stored version with `scores`: the same
+    model, knowing more (`hypewatch` grounds a prediction in the trial registry once the records of
+    the trials the version cites are known). The replacement is a new row with a new id (the pair
+    stays unique), so the dashboard's facts, which follow new prediction ids, see it; the page's
+    current prediction moves to it. Returns whether anything changed: False when the version has
+    no prediction of this model version (nothing is added) or when the scores are the same.
+    """
+    stored = session.scalars(select(Prediction).where(Prediction.version_id == version_id,
+                                                      Prediction.model_version == scores.model_version)).one_or_none()
+    if stored is None:
+        return False
+    row = _prediction_row(version_id, scores)
+    if all(getattr(stored, name) == row[name] for name in row if name not in ("created_at", "version_id")):
+        return False
+    session.execute(delete(Prediction).where(Prediction.id == stored.id))
+    session.expunge(stored)
+    store_prediction(session, version_id, scores)
+    return True
 
 
 def _store_sorted(session: Session, batch: list[PendingDocument], source_id: int | None) -> dict[str, StoreResult]:
