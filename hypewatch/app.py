@@ -381,7 +381,8 @@ class Hypewatch:
         return chosen
 
     def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
-        """Score the stored document versions the current model has not scored yet; return how many."""
+        """Score the stored document versions the current model has not scored yet (grounded in the
+        registry's judgements of the trials they cite, as a crawl's are); return how many."""
         from storage.documents import PredictionScores
         from storage.labels import version_ids_without_prediction, version_texts
         from storage.writes import store_prediction
@@ -400,6 +401,15 @@ class Hypewatch:
                     store_prediction(session, version_id, PredictionScores.from_dict(score.to_dict()))
             done += len(rows)
             logger.info("rescored %d of %d document versions", done, len(pending))
+        if done and self.registry_client is not None:
+            # Scored from their text alone above: the current ones citing a trial with a cached
+            # record are grounded in its judgement, as after a crawl.
+            from classifier.references import NCT
+            from storage.trials import versions_to_ground
+
+            with self.database.session() as session:
+                citing = set(versions_to_ground(session, NCT, newer_than=0))
+            self.ground_stored(sorted(citing.intersection(pending)))
         return done
 
 

@@ -72,13 +72,17 @@ def store_prediction(session: Session, version_id: int, scores: PredictionScores
     The model version must be registered first. A second call for the same pair returns the
     stored prediction unchanged.
     """
-    insert_ignoring_conflicts(session, Prediction, [_prediction_row(version_id, scores)], ["version_id", "model_version"])
+    return _insert_prediction(session, version_id, _prediction_row(version_id, scores))
+
+
+def _insert_prediction(session: Session, version_id: int, row: dict[str, Any]) -> Prediction:
+    insert_ignoring_conflicts(session, Prediction, [row], ["version_id", "model_version"])
     page_id = session.scalar(select(DocumentVersion.page_id).where(DocumentVersion.id == version_id))
     newest = _newest_predictions(session, [version_id]).get(version_id)
     session.execute(update(Page).where(Page.id == page_id, Page.current_version_id == version_id)
                     .values(current_prediction_id=newest))
     return session.scalars(
-        select(Prediction).where(Prediction.version_id == version_id, Prediction.model_version == scores.model_version)
+        select(Prediction).where(Prediction.version_id == version_id, Prediction.model_version == row["model_version"])
     ).one()
 
 
@@ -99,7 +103,12 @@ def replace_prediction(session: Session, version_id: int, scores: PredictionScor
         return False
     session.execute(delete(Prediction).where(Prediction.id == stored.id))
     session.expunge(stored)
-    store_prediction(session, version_id, scores)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite numbers a new row one past the largest id left, so a replaced newest row would get
+        # its own id back and the change go unseen; PostgreSQL's sequence never gives an id twice.
+        # (Writers to one SQLite database take turns, so nobody takes this id meanwhile.)
+        row["id"] = max(stored.id, session.scalar(select(func.max(Prediction.id))) or 0) + 1
+    _insert_prediction(session, version_id, row)
     return True
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from classifier.trials import (
     JUDGEMENTS,
@@ -397,15 +397,35 @@ def test_a_crawl_with_the_registry_off_stores_the_texts_scores(app, own_site):
 
 
 def test_trials_refresh_grounds_the_pages_citing_what_it_fetched(run_cli, registry_app, registry, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hypewatch.serving import build_dashboard
+
     path = tmp_path / "page.txt"
     path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
     registry.answer_all(503)  # the registry is down when the page is saved: its trial stays unverified
     saved = registry_app.save(registry_app.check(str(path)))
     registry.add(STUDIES[1])  # and back for the refresh
-    out = run_cli("trials", "refresh", "--json", env={"HYPEWATCH_REGISTRY_URL": registry.base_url})
-    assert out.exit_code == 0, out.stderr
-    assert json.loads(out.stdout)["predictions_moved"] == 1
+    flagged = f"/api/articles?signal={SIGNAL}"
+    with TestClient(build_dashboard(registry_app)) as client:  # a dashboard running all along
+        assert client.get(flagged).json()["total"] == 0
+        out = run_cli("trials", "refresh", "--json", env={"HYPEWATCH_REGISTRY_URL": registry.base_url})
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["predictions_moved"] == 1
+        assert [a["id"] for a in client.get(flagged).json()["articles"]] == [saved.page_id]
     with registry_app.database.session() as session:
         [prediction] = session.scalars(select(Prediction).where(Prediction.version_id == saved.version_id))
         assert prediction.flag_missing_trial_reference
         assert session.get(Page, saved.page_id).current_prediction_id == prediction.id
+
+
+def test_rescore_grounds_what_it_scores(registry_app, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    saved = registry_app.save(registry_app.check(str(path)))
+    with registry_app.database.session() as session:  # as if a new model had not scored it yet
+        session.execute(delete(Prediction))
+    assert registry_app.rescore() == 1
+    with registry_app.database.session() as session:
+        [prediction] = session.scalars(select(Prediction).where(Prediction.version_id == saved.version_id))
+        assert prediction.flag_missing_trial_reference and prediction.details["signals"][SIGNAL]["registry"]
