@@ -182,14 +182,15 @@ class Hypewatch:
         return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
                           max_age=dt.timedelta(days=self.settings.registry_max_age))
 
-    def ground_cited(self, fetched: Sequence[str], *, newer_than: int | None) -> int:
+    def ground_cited(self, fetched: Sequence[str], *, newer_than: int | None, model_version: str | None = None) -> int:
         """After crawls or a registry refresh: the crawl processes scored pages from their text alone;
         the registry's judgements of the trials a page cites move its missing_trial_reference
         (`classifier.grounding`). Score again, and replace the prediction of, only the current
         versions whose judgements are now known: those citing a trial whose record was just fetched
         (`fetched`), and those stored after version `newer_than` that cite a trial already cached.
         With the registry off nothing is judged, so nothing moves; a failure is logged, never
-        raised (it must not fail a crawl). Returns how many predictions moved."""
+        raised (it must not fail a crawl). Only the current model's predictions are replaced: when
+        the crawls scored with another `model_version`, nothing is. Returns how many predictions moved."""
         if self.registry_client is None or (not fetched and newer_than is None):
             return 0
         from sqlalchemy.exc import SQLAlchemyError
@@ -202,6 +203,10 @@ class Hypewatch:
         try:
             with self.database.session() as session:
                 version_ids = versions_to_ground(session, NCT, identifiers=fetched, newer_than=newer_than)
+            if version_ids and model_version is not None and model_version != self.model_info.version:
+                logger.info("predictions of model %s not grounded: the current model is %s",
+                            model_version, self.model_info.version)
+                return 0
             return self.ground_stored(version_ids)
         except (StorageError, SQLAlchemyError, ClassifierError) as exc:
             logger.warning("stored predictions not grounded in the trial registry: %s", exc)

@@ -48,7 +48,7 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
                                    settings_overrides=settings_overrides)
                      for source in sources]
     fetched = resolve_cited_trials(app)
-    app.ground_cited(fetched, newer_than=stored_before)
+    app.ground_cited(fetched, newer_than=stored_before, model_version=model_version)
     after_crawls(app)  # the alert rules look at what these runs stored and how they ended, grounded
     return summaries
 
