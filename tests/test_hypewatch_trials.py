@@ -384,7 +384,12 @@ def page_id(application: Hypewatch, name: str) -> int:
         return session.scalars(select(Page.id).where(Page.url.endswith(f"/news/{name}"))).one()
 
 
-def test_a_crawl_with_the_registry_off_stores_the_texts_scores(app, own_site):
+@pytest.mark.parametrize("registry_state", ["off", "down"])
+def test_a_crawl_with_the_registry_off_or_down_stores_the_texts_scores(app, registry_app, registry, own_site,
+                                                                      registry_state):
+    if registry_state == "down":
+        registry.answer_all(503)
+        app = registry_app
     source = crawl_source(own_site, {"withdrawn": proven_page(WITHDRAWN)})
     assert run_crawl(app, source).status == "ok"
     withdrawn = stored_predictions(app)["withdrawn"]
