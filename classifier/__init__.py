@@ -12,5 +12,6 @@ It imports nothing else of hypewatch's, so the model can be trained, evaluated a
 - `registry`: trained models on disk, versioned and checked by hash.
 - `references`, `trials`: the registry ids, named trials, DOIs and PMIDs a text cites (with
   offsets), and the judgements of a cited trial against its registry record.
+- `grounding`: those judgements as evidence for `missing_trial_reference`, applied to a score.
 - `errors`: the package's exceptions.
 """

@@ -83,10 +83,36 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class RegistryShift:
+    """How the trial registry's judgements of the trials a page cites moved a signal after the
+    model scored the page's text (`classifier.grounding`): the logit shift applied, the signal as
+    the text alone had it, and the citations that moved it, each as (identifier, judgements)."""
+
+    logit: float
+    probability_before: float
+    flagged_before: bool
+    citations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"logit_shift": self.logit, "probability_before": round(self.probability_before, 4),
+                "flagged_before": self.flagged_before,
+                "citations": [{"identifier": ident, "judgements": list(judgements)}
+                              for ident, judgements in self.citations]}
+
+
+@dataclass(frozen=True)
 class SignalResult:
     probability: float
     flagged: bool
     evidence: tuple[Evidence, ...] = ()
+    registry: RegistryShift | None = None  # set when the registry's judgements moved it
+
+    def to_dict(self) -> dict:
+        out = {"probability": round(self.probability, 4), "flagged": self.flagged,
+               "evidence": [e.to_dict() for e in self.evidence]}
+        if self.registry is not None:
+            out["registry"] = self.registry.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -104,14 +130,7 @@ class DocumentScore:
             "relevance": round(self.relevance, 4),
             "relevant": self.relevant,
             "hype_score": round(self.hype_score, 1),
-            "signals": {
-                name: {
-                    "probability": round(result.probability, 4),
-                    "flagged": result.flagged,
-                    "evidence": [e.to_dict() for e in result.evidence],
-                }
-                for name, result in self.signals.items()
-            },
+            "signals": {name: result.to_dict() for name, result in self.signals.items()},
             "counter_signals": {
                 name: {"present": result.flagged, "evidence": [e.to_dict() for e in result.evidence]}
                 for name, result in self.counter_signals.items()

@@ -38,7 +38,9 @@ def prediction_dict(prediction: Prediction | None) -> dict[str, Any] | None:
         "relevant": prediction.relevant, "hype_score": prediction.hype_score,
         "signals": {
             n: {"probability": getattr(prediction, f"p_{n}"), "flagged": getattr(prediction, f"flag_{n}"),
-                "evidence": signals.get(n, {}).get("evidence", [])}
+                "evidence": signals.get(n, {}).get("evidence", []),
+                # how the trial registry's judgements moved it (`classifier.grounding`), if they did
+                "registry": signals.get(n, {}).get("registry")}
             for n in SIGNALS
         },
         "counter_signals": {

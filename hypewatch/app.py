@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -152,8 +153,13 @@ class Hypewatch:
             raise TargetError(target, _extraction_problem(extraction))
         score = self.model.score(extraction.text)
         result = CheckResult(target=target, url=url, extraction=extraction, score=score, raw_html=raw)
-        return replace(result, trials=tuple(self.judge_trials(extraction.text, domain=result.domain,
-                                                              site_name=extraction.site_name)))
+        trials = tuple(self.judge_trials(extraction.text, domain=result.domain, site_name=extraction.site_name))
+        if trials:
+            from classifier.grounding import ground_score
+
+            # The registry's judgements are evidence for missing_trial_reference beside the text's.
+            score = ground_score(score, trials, text=extraction.text, model=self.model)
+        return replace(result, score=score, trials=trials)
 
     @functools.cached_property
     def registry_client(self) -> RegistryClient | None:
@@ -175,6 +181,63 @@ class Hypewatch:
         database = self.database if cites_nct and self.registry_client is not None else None
         return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
                           max_age=dt.timedelta(days=self.settings.registry_max_age))
+
+    def ground_cited(self, fetched: Sequence[str], *, newer_than: int | None, model_version: str | None = None) -> int:
+        """After crawls or a registry refresh: the crawl processes scored pages from their text alone;
+        the registry's judgements of the trials a page cites move its missing_trial_reference
+        (`classifier.grounding`). Score again, and replace the prediction of, only the current
+        versions whose judgements are now known: those citing a trial whose record was just fetched
+        (`fetched`), and those stored after version `newer_than` that cite a trial already cached.
+        With the registry off nothing is judged, so nothing moves; a failure is logged, never
+        raised (it must not fail a crawl). Only the current model's predictions are replaced: when
+        the crawls scored with another `model_version`, nothing is. Returns how many predictions moved."""
+        if self.registry_client is None or (not fetched and newer_than is None):
+            return 0
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from classifier.errors import ClassifierError
+        from classifier.references import NCT
+        from storage.errors import StorageError
+        from storage.trials import versions_to_ground
+
+        try:
+            with self.database.session() as session:
+                version_ids = versions_to_ground(session, NCT, identifiers=fetched, newer_than=newer_than)
+            if version_ids and model_version is not None and model_version != self.model_info.version:
+                logger.info("predictions of model %s not grounded: the current model is %s",
+                            model_version, self.model_info.version)
+                return 0
+            return self.ground_stored(version_ids)
+        except (StorageError, SQLAlchemyError, ClassifierError) as exc:
+            logger.warning("stored predictions not grounded in the trial registry: %s", exc)
+            return 0
+
+    def ground_stored(self, version_ids: Sequence[int], *, batch_size: int = 64) -> int:
+        """Score these stored versions again with the current model and the registry's judgements of
+        the trials they cite (from the cache: the registry is not asked), and replace the current
+        model's prediction of each where that moves it (`storage.writes.replace_prediction`).
+        Versions the current model has not scored are left alone. Returns how many predictions moved."""
+        if not version_ids:
+            return 0
+        from classifier.grounding import ground_score
+        from hypewatch.trials import judge_versions
+        from storage.documents import PredictionScores
+        from storage.writes import replace_prediction
+
+        judged = judge_versions(self.database, version_ids)
+        ids = sorted(v for v, (_, trials) in judged.items() if any(t.record is not None for t in trials))
+        moved = 0
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            scores = self.model.score_many([judged[v][0].text for v in chunk])
+            with self.database.session() as session:
+                for version_id, score in zip(chunk, scores, strict=True):
+                    page, trials = judged[version_id]
+                    grounded = ground_score(score, trials, text=page.text, model=self.model)
+                    moved += replace_prediction(session, version_id, PredictionScores.from_dict(grounded.to_dict()))
+        if moved:
+            logger.info("registry judgements moved %d stored prediction(s)", moved)
+        return moved
 
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):
         try:
@@ -323,7 +386,8 @@ class Hypewatch:
         return chosen
 
     def rescore(self, *, current_only: bool = False, batch_size: int = 64) -> int:
-        """Score the stored document versions the current model has not scored yet; return how many."""
+        """Score the stored document versions the current model has not scored yet (grounded in the
+        registry's judgements of the trials they cite, as a crawl's are); return how many."""
         from storage.documents import PredictionScores
         from storage.labels import version_ids_without_prediction, version_texts
         from storage.writes import store_prediction
@@ -342,6 +406,15 @@ class Hypewatch:
                     store_prediction(session, version_id, PredictionScores.from_dict(score.to_dict()))
             done += len(rows)
             logger.info("rescored %d of %d document versions", done, len(pending))
+        if done and self.registry_client is not None:
+            # Scored from their text alone above: the current ones citing a trial with a cached
+            # record are grounded in its judgement, as after a crawl.
+            from classifier.references import NCT
+            from storage.trials import versions_to_ground
+
+            with self.database.session() as session:
+                citing = set(versions_to_ground(session, NCT, newer_than=0))
+            self.ground_stored(sorted(citing.intersection(pending)))
         return done
 
 

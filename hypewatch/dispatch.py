@@ -3,8 +3,9 @@
 Each crawl run goes to one of two backends: with HYPEWATCH_REDIS_URL set, it is published for
 `hypewatch worker`s and waited for (`hypewatch.distributed`); otherwise it runs in a crawl process
 of this machine (`hypewatch.crawling`). Either way it is recorded as a crawl run and summarised
-as a `CrawlSummary` (`hypewatch.runs`). When the runs are recorded, the alert rules are
-evaluated and what is due is delivered (`hypewatch.alerting.cycle`).
+as a `CrawlSummary` (`hypewatch.runs`). When the runs are recorded, the trials the pages cite are
+looked up, the predictions the registry's judgements move are scored again (`Hypewatch.ground_cited`),
+and then the alert rules are evaluated and what is due is delivered (`hypewatch.alerting.cycle`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
     machine, or, with HYPEWATCH_REDIS_URL set, all published at once and waited for."""
     end_abandoned_runs(app)  # runs a killed crawl left `running` show as failed from now on
     model_version = model_version or prepare(app)
+    stored_before = newest_version(app)
     if app.settings.redis_url:
         summaries = crawl_shared(app, sources, model_version=model_version, max_pages=max_pages,
                                  on_progress=on_progress, timeout=timeout, stop=stop,
@@ -45,18 +47,19 @@ def run_crawls(app: Hypewatch, sources: list[SourceConfig], *, max_pages: int | 
                                    on_progress=on_progress, timeout=timeout, stop=stop,
                                    settings_overrides=settings_overrides)
                      for source in sources]
-    resolve_cited_trials(app)
-    after_crawls(app)  # the alert rules look at what these runs stored and how they ended
+    fetched = resolve_cited_trials(app)
+    app.ground_cited(fetched, newer_than=stored_before, model_version=model_version)
+    after_crawls(app)  # the alert rules look at what these runs stored and how they ended, grounded
     return summaries
 
 
-def resolve_cited_trials(app: Hypewatch) -> None:
+def resolve_cited_trials(app: Hypewatch) -> list[str]:
     """After crawls: fetch the records of newly cited trials and of those gone stale (cached ones
     are not asked for again), as many as the registry rate allows at once, so a crawl never waits
     on the rate (the rest come with the next crawls, or `hypewatch trials refresh`). The registry
-    failing leaves them unverified, never fails the crawl."""
+    failing leaves them unverified, never fails the crawl. Returns the identifiers fetched."""
     if app.registry_client is None:
-        return
+        return []
     from hypewatch.trials import resolve
 
     try:
@@ -65,9 +68,24 @@ def resolve_cited_trials(app: Hypewatch) -> None:
                           limit=app.registry_client.window_requests)
     except (StorageError, SQLAlchemyError) as exc:
         logger.warning("cited trials not resolved: %s", exc)
-        return
+        return []
     if outcome.asked:
         logger.info("trial registry: %s", outcome.to_dict())
+    return outcome.fetched
+
+
+def newest_version(app: Hypewatch) -> int | None:
+    """The newest stored version's id before crawls (None with the registry off: nothing is grounded)."""
+    if app.registry_client is None:
+        return None
+    from storage.trials import newest_version_id
+
+    try:
+        with app.database.session() as session:
+            return newest_version_id(session)
+    except (StorageError, SQLAlchemyError) as exc:
+        logger.warning("stored versions not read: %s", exc)
+        return None
 
 
 def run_crawl(app: Hypewatch, source: SourceConfig, *, max_pages: int | None = None,

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from classifier.signals import SIGNAL_INFO, hype_band
-from classifier.trials import MISUSE, VERIFIED
+from classifier.trials import JUDGEMENTS, MISUSE, VERIFIED
 from hypewatch.app import CheckResult
 
 MAX_EVIDENCE_CHARS = 220
@@ -38,8 +38,11 @@ def render_check(console: Console, result: CheckResult) -> None:
     signals.add_column("evidence", ratio=5)
     for name, signal in data["signals"].items():
         mark = "[bold red]●[/]" if signal["flagged"] else "[dim]○[/]"
+        evidence = _evidence_text(signal["evidence"] if signal["flagged"] else [])
+        if signal.get("registry"):
+            evidence.append(("\n" if evidence else "") + _registry_note(signal), style="bold")
         signals.add_row(f"{mark} {SIGNAL_INFO[name].label}\n  [dim]{name}[/]", f"{signal['probability']:.2f}",
-                        _evidence_text(signal["evidence"] if signal["flagged"] else []))
+                        evidence)
     counters = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=True)
     counters.add_column("counter-signal", ratio=2)
     counters.add_column("", width=6)
@@ -76,6 +79,16 @@ def _trials_table(trials: list[dict]) -> Table:
         table.add_row(Text.from_markup(f"{mark} ").append(trial["identifier"]),
                       Text((trial["status"] or "—").lower().replace("_", " ")), judged)
     return table
+
+
+def _registry_note(signal: dict) -> str:
+    """Says that the registry's judgement of the cited trials moved the signal, which way and from what."""
+    moved = signal["registry"]
+    cited = "; ".join(f"{c['identifier']}: {', '.join(JUDGEMENTS[j] for j in c['judgements'])}"
+                      for c in moved["citations"])
+    way = "up" if moved["logit_shift"] > 0 else "down"
+    return (f"Moved {way} by the trial registry's judgement ({cited}): "
+            f"{moved['probability_before']:.2f} → {signal['probability']:.2f}")
 
 
 def _verified(trial: dict) -> bool:

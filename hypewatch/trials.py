@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,7 +27,15 @@ from limits.strategies import MovingWindowRateLimiter
 from classifier.references import NCT, find_references, reference_url
 from classifier.trials import JUDGEMENTS, MISUSE, PageContext, judge
 from hypewatch.settings import Settings
-from storage.trials import TrialEssentials, identifiers_to_fetch, save_trials, trial_records
+from storage.trials import (
+    CitingPage,
+    TrialEssentials,
+    identifiers_to_fetch,
+    save_trials,
+    trial_records,
+    version_citations,
+    version_pages,
+)
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -55,6 +63,7 @@ class ResolveOutcome:
     found: int = 0
     not_found: int = 0
     unverified: int = 0  # left without a (fresh) record: the registry could not answer
+    fetched: list[str] = field(default_factory=list)  # the identifiers whose record this pass stored
 
     def to_dict(self) -> dict[str, int]:
         return {"asked": self.asked, "found": self.found, "not_found": self.not_found, "unverified": self.unverified}
@@ -174,6 +183,7 @@ def fetch_records(database: Database | None, client: RegistryClient | None,
                            client.base_url, nct_id, exc, outcome.unverified)
             break
         records[nct_id] = record
+        outcome.fetched.append(nct_id)
         if database is not None:
             with database.session() as session:
                 save_trials(session, [record])
@@ -241,3 +251,28 @@ def _records(database: Database | None, client: RegistryClient | None, nct_ids: 
     missing = [i for i in wanted if i not in cached or cached[i].fetched_at < fresh_after]
     fetched, _ = fetch_records(database, client, missing) if missing else ({}, None)
     return {**cached, **fetched}  # a stale record the registry could not refresh is still the registry's word
+
+
+# ---------------------------------------------------------------------------- stored versions (crawls)
+def judge_versions(database: Database, version_ids: Iterable[int]) -> dict[int, tuple[CitingPage,
+                                                                                     list[CitedTrialJudgement]]]:
+    """Each stored version's page and the registry trials it cites (as stored with it), judged
+    against the cached records, as the dashboard judges them; the registry is not asked."""
+    out: dict[int, tuple[CitingPage, list[CitedTrialJudgement]]] = {}
+    with database.session() as session:
+        pages = version_pages(session, version_ids)
+        for version_id, page in pages.items():
+            grouped: dict[tuple[str, str], list[tuple[int, int]]] = {}
+            records: dict[tuple[str, str], TrialEssentials | None] = {}
+            for citation in version_citations(session, version_id, RESOLVED_KINDS):
+                if citation.kind not in RESOLVED_KINDS:
+                    continue
+                key = (citation.kind, citation.identifier)
+                grouped.setdefault(key, []).append((citation.start, citation.end))
+                records[key] = citation.record
+            context = PageContext(page.text, page.domain, page.site_name)
+            out[version_id] = (page, [
+                CitedTrialJudgement(kind, ident, tuple(spans), reference_url(kind, ident), records[(kind, ident)],
+                                    judge(records[(kind, ident)], context))
+                for (kind, ident), spans in grouped.items()])
+    return out

@@ -3,7 +3,9 @@
 A document version's citations are written with it (`storage.writes`); the registry records are
 written by whoever asks the registry (`hypewatch.trials`) as `TrialEssentials`, and read back as
 the same. Reads for the screens: the citations of one version (`version_citations`) and every
-trial the current versions cite with the pages citing it (`cited_trials`).
+trial the current versions cite with the pages citing it (`cited_trials`). Reads for grounding
+predictions in the registry: the current versions whose cited trials have a record to judge them
+by (`versions_to_ground`), and those versions' pages (`version_pages`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CitedReference, DocumentVersion, Page, TrialRecord, utcnow
@@ -113,6 +115,41 @@ def identifiers_to_fetch(session: Session, kind: str, *, older_than: dt.datetime
     if older_than is not None:
         fresh = fresh.where(TrialRecord.fetched_at >= older_than)
     return sorted(session.scalars(cited.where(CitedReference.identifier.not_in(fresh))))
+
+
+def versions_to_ground(session: Session, kind: str, *, identifiers: Iterable[str] = (),
+                       newer_than: int | None = None) -> list[int]:
+    """The current versions that cite one of `identifiers` (of this kind), and, with `newer_than`,
+    those stored after that version id that cite a trial of this kind with a cached record:
+    whose predictions the registry's judgements may move."""
+    wanted = sorted(set(identifiers))
+    conditions: list[ColumnElement[bool]] = [CitedReference.identifier.in_(wanted)] if wanted else []
+    if newer_than is not None:
+        recorded = select(TrialRecord.identifier).where(TrialRecord.kind == kind)
+        conditions.append(and_(CitedReference.version_id > newer_than, CitedReference.identifier.in_(recorded)))
+    if not conditions:
+        return []
+    return sorted(session.scalars(
+        select(CitedReference.version_id).distinct()
+        .join(Page, Page.current_version_id == CitedReference.version_id)
+        .where(CitedReference.kind == kind, or_(*conditions))))
+
+
+def newest_version_id(session: Session) -> int:
+    """The id of the newest stored document version (0: none yet)."""
+    return session.scalar(select(func.max(DocumentVersion.id))) or 0
+
+
+def version_pages(session: Session, version_ids: Iterable[int]) -> dict[int, CitingPage]:
+    """Each stored version's page and text, by version id (versions that do not exist are absent)."""
+    wanted = sorted(set(version_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(DocumentVersion.id.label("version_id"), Page.id, Page.url, Page.domain, DocumentVersion.title,
+               DocumentVersion.site_name, DocumentVersion.text)
+        .join(Page, Page.id == DocumentVersion.page_id).where(DocumentVersion.id.in_(wanted)))
+    return {r.version_id: CitingPage(r.id, r.url, r.domain, r.title, r.site_name, r.text) for r in rows}
 
 
 def version_citations(session: Session, version_id: int, record_kinds: Sequence[str]) -> list[StoredCitation]:

@@ -5,7 +5,9 @@ The crawler stores pages in batches (`store_batch`); `store_document` is a batch
 
 - a page per URL; a new version only when the text's fingerprint differs from the current
   version's (going back to an earlier text makes that version current again);
-- at most one prediction per version and model version (a second one is not stored);
+- at most one prediction per version and model version (a second one is not stored); the same
+  model knowing more of a version (the registry's judgements of the trials it cites) replaces its
+  prediction with a new row (`replace_prediction`), so readers that follow new ids see the change;
 - a page's current prediction is the newest prediction of its current version;
 - a version's citations (`cited_references`) are stored once each, by their offset.
 
@@ -20,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.documents import (
@@ -70,14 +72,44 @@ def store_prediction(session: Session, version_id: int, scores: PredictionScores
     The model version must be registered first. A second call for the same pair returns the
     stored prediction unchanged.
     """
-    insert_ignoring_conflicts(session, Prediction, [_prediction_row(version_id, scores)], ["version_id", "model_version"])
+    return _insert_prediction(session, version_id, _prediction_row(version_id, scores))
+
+
+def _insert_prediction(session: Session, version_id: int, row: dict[str, Any]) -> Prediction:
+    insert_ignoring_conflicts(session, Prediction, [row], ["version_id", "model_version"])
     page_id = session.scalar(select(DocumentVersion.page_id).where(DocumentVersion.id == version_id))
     newest = _newest_predictions(session, [version_id]).get(version_id)
     session.execute(update(Page).where(Page.id == page_id, Page.current_version_id == version_id)
                     .values(current_prediction_id=newest))
     return session.scalars(
-        select(Prediction).where(Prediction.version_id == version_id, Prediction.model_version == scores.model_version)
+        select(Prediction).where(Prediction.version_id == version_id, Prediction.model_version == row["model_version"])
     ).one()
+
+
+def replace_prediction(session: Session, version_id: int, scores: PredictionScores) -> bool:
+    """Replace the prediction this model version made of a stored version with `scores`: the same
+    model, knowing more (`hypewatch` grounds a prediction in the trial registry once the records of
+    the trials the version cites are known). The replacement is a new row with a new id (the pair
+    stays unique), so the dashboard's facts, which follow new prediction ids, see it; the page's
+    current prediction moves to it. Returns whether anything changed: False when the version has
+    no prediction of this model version (nothing is added) or when the scores are the same.
+    """
+    stored = session.scalars(select(Prediction).where(Prediction.version_id == version_id,
+                                                      Prediction.model_version == scores.model_version)).one_or_none()
+    if stored is None:
+        return False
+    row = _prediction_row(version_id, scores)
+    if all(getattr(stored, name) == row[name] for name in row if name not in ("created_at", "version_id")):
+        return False
+    session.execute(delete(Prediction).where(Prediction.id == stored.id))
+    session.expunge(stored)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite numbers a new row one past the largest id left, so a replaced newest row would get
+        # its own id back and the change go unseen; PostgreSQL's sequence never gives an id twice.
+        # (Writers to one SQLite database take turns, so nobody takes this id meanwhile.)
+        row["id"] = max(stored.id, session.scalar(select(func.max(Prediction.id))) or 0) + 1
+    _insert_prediction(session, version_id, row)
+    return True
 
 
 def _store_sorted(session: Session, batch: list[PendingDocument], source_id: int | None) -> dict[str, StoreResult]:

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from classifier.trials import (
     JUDGEMENTS,
@@ -25,7 +25,7 @@ from crawler.sources import SourceConfig
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl
 from hypewatch.trials import RegistryClient, resolve
-from storage.models import CitedReference, TrialRecord
+from storage.models import AlertEvent, CitedReference, DocumentVersion, Page, Prediction, TrialRecord
 from tests.conftest import SEEDS_DIR, article_html, ct_study
 
 GOOD = "NCT10000001"
@@ -246,3 +246,191 @@ def test_a_pass_fetches_at_most_its_limit_never_fetched_first(registry_app, regi
     assert outcome.asked == 4 and outcome.unverified == 2
     fetched = [p.rsplit("/", 1)[1].split("?")[0] for p in registry.study_requests[asked:]]
     assert sorted(fetched[:3]) == sorted([OWN, SILENT, WITHDRAWN])  # never fetched before the stale ones
+
+
+# ---------------------------------------------------------------- judgements as evidence for the score
+SIGNAL = "missing_trial_reference"
+PROVEN = "Our treatment is proven in our clinical trial {}."
+
+
+def proven_page(nct_id: str) -> str:
+    return BODY.format(cite=PROVEN.format(nct_id))
+
+
+def test_check_flags_a_withdrawn_trial_cited_as_proof_and_not_a_verified_one(registry_app, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    result = registry_app.check(str(path))
+    text_alone = registry_app.model.score(result.extraction.text)
+    assert not text_alone.signals[SIGNAL].flagged  # the registry's judgement is what flags it
+    signal = result.score.signals[SIGNAL]
+    assert signal.flagged and [e.text for e in signal.evidence] == [PROVEN.format(WITHDRAWN)]
+    assert signal.registry is not None and signal.registry.citations == ((WITHDRAWN, (STOPPED,)),)
+    assert result.score.hype_score > text_alone.hype_score
+    path.write_text(proven_page(GOOD), encoding="utf-8")
+    verified = registry_app.check(str(path)).score
+    assert not verified.signals[SIGNAL].flagged and verified.signals[SIGNAL].evidence == ()
+    assert verified.signals[SIGNAL].registry is not None and verified.signals[SIGNAL].registry.logit < 0
+
+
+def test_a_verified_trial_unflags_a_claim_the_text_alone_flags(registry_app, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(BODY.format(cite=f"Our stem cell treatment stops MS. {PROVEN.format(GOOD)}"), encoding="utf-8")
+    result = registry_app.check(str(path))
+    assert registry_app.model.score(result.extraction.text).signals[SIGNAL].flagged
+    assert not result.score.signals[SIGNAL].flagged
+
+
+@pytest.mark.parametrize("registry_state", ["off", "down"])
+def test_with_the_registry_off_or_down_the_score_is_the_texts_alone(app, registry_app, registry, tmp_path,
+                                                                   registry_state):
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    if registry_state == "down":
+        registry.answer_all(503)
+    checker = app if registry_state == "off" else registry_app
+    result = checker.check(str(path))
+    assert result.score == checker.model.score(result.extraction.text)
+    assert not result.score.signals[SIGNAL].flagged and result.score.signals[SIGNAL].registry is None
+
+
+def test_check_report_and_json_say_the_registry_moved_the_signal(run_cli, registry, tmp_path):
+    for study in STUDIES:
+        registry.add(study)
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    env = {"HYPEWATCH_REGISTRY_URL": registry.base_url}
+    out = run_cli("check", "--json", str(path), env=env)
+    assert out.exit_code == 0, out.stderr
+    signal = json.loads(out.stdout)["signals"][SIGNAL]
+    assert signal["flagged"] and [e["text"] for e in signal["evidence"]] == [PROVEN.format(WITHDRAWN)]
+    assert signal["registry"]["citations"] == [{"identifier": WITHDRAWN, "judgements": [STOPPED]}]
+    assert signal["registry"]["probability_before"] < signal["probability"]
+    report = run_cli("check", str(path), env=env)
+    assert report.exit_code == 0, report.stderr
+    assert "Moved up by the trial registry's judgement" in " ".join(report.stdout.split())
+    plain = json.loads(run_cli("check", "--json", str(path), env={"HYPEWATCH_REGISTRY_URL": "off"}).stdout)
+    assert not plain["signals"][SIGNAL]["flagged"] and "registry" not in plain["signals"][SIGNAL]
+
+
+# A crawl keeps articles of 50 words or more.
+VISIT = ("Please bring your MRI scans, your neurologist's letters and a list of the medicines you take to the first "
+         "appointment. The clinic is open Monday to Friday from nine to five; parking is behind the building and the "
+         "entrance is step-free.")
+
+
+def crawl_source(own_site, pages: dict[str, str]) -> SourceConfig:
+    urls = [own_site.add(f"/news/{name}", article_html(f"Stem cells and MS: {name}", f"{text}\n\n{VISIT}"))
+            for name, text in pages.items()]
+    index = own_site.add("/news/", article_html("News", BODY.format(cite=""),
+                                                extra="".join(f'<a href="{u}">Story {i}</a> '
+                                                              for i, u in enumerate(urls))))
+    return SourceConfig(name="trials", kind="site", start_urls=(index,), allowed_domains=("127.0.0.1",),
+                        max_depth=1, max_pages=10, allow_private=True)
+
+
+def stored_predictions(application: Hypewatch) -> dict[str, Prediction]:
+    """Each crawled story's current prediction, by the story's name."""
+    with application.database.session() as session:
+        rows = session.execute(select(Page.url, Prediction).join(Prediction, Prediction.id == Page.current_prediction_id))
+        found = {url.rsplit("/", 1)[1]: prediction for url, prediction in rows if "/news/" in url}
+        session.expunge_all()
+    return found
+
+
+def test_a_crawl_grounds_the_stored_predictions_and_the_dashboard_shows_it(registry_app, registry, own_site,
+                                                                          webhook_receiver):
+    from fastapi.testclient import TestClient
+
+    from hypewatch.serving import build_dashboard
+    from storage.alert_rules import RuleDraft, RuleParams
+    from storage.alerts import add_rule
+
+    with registry_app.database.session() as session:  # alerts look at the predictions as grounded
+        add_rule(session, RuleDraft("no evidence", "new_page", RuleParams(signals=(SIGNAL,)),
+                                    (webhook_receiver.url(),)))
+    source = crawl_source(own_site, {"withdrawn": proven_page(WITHDRAWN), "verified": proven_page(GOOD)})
+    assert run_crawl(registry_app, source).status == "ok"
+    predictions = stored_predictions(registry_app)
+    with registry_app.database.session() as session:
+        assert [e.page_id for e in session.scalars(select(AlertEvent))] == [page_id(registry_app, "withdrawn")]
+    withdrawn, verified = predictions["withdrawn"], predictions["verified"]
+    assert withdrawn.flag_missing_trial_reference and not verified.flag_missing_trial_reference
+    stored = withdrawn.details["signals"][SIGNAL]
+    assert [e["text"] for e in stored["evidence"]] == [PROVEN.format(WITHDRAWN)]
+    assert stored["registry"]["citations"] == [{"identifier": WITHDRAWN, "judgements": [STOPPED]}]
+    assert verified.details["signals"][SIGNAL]["registry"]["logit_shift"] < 0
+    with registry_app.database.session() as session:  # one prediction per version, as ever
+        assert session.scalar(select(func.count(Prediction.id))) == session.scalar(
+            select(func.count(DocumentVersion.id)))
+    assert run_crawl(registry_app, source).status == "ok"  # nothing new known: nothing scored again
+    assert {n: p.id for n, p in stored_predictions(registry_app).items()} == {n: p.id for n, p in predictions.items()}
+    asked = len(registry.study_requests)
+    source = crawl_source(own_site, {"withdrawn": proven_page(WITHDRAWN), "verified": proven_page(GOOD),
+                                     "again": proven_page(WITHDRAWN)})
+    assert run_crawl(registry_app, source).status == "ok"  # a new page citing a cached trial
+    assert len(registry.study_requests) == asked
+    assert stored_predictions(registry_app)["again"].flag_missing_trial_reference
+    with TestClient(build_dashboard(registry_app)) as client:
+        article = client.get(f"/api/articles/{page_id(registry_app, 'withdrawn')}")
+        signal = article.json()["prediction"]["signals"][SIGNAL]
+        assert signal["flagged"] and signal["registry"]["citations"][0]["identifier"] == WITHDRAWN
+        html = client.get(f"/articles/{page_id(registry_app, 'withdrawn')}").text
+        assert "Moved up by the trial registry" in html and PROVEN.format(WITHDRAWN) in html
+
+
+def page_id(application: Hypewatch, name: str) -> int:
+    with application.database.session() as session:
+        return session.scalars(select(Page.id).where(Page.url.endswith(f"/news/{name}"))).one()
+
+
+@pytest.mark.parametrize("registry_state", ["off", "down"])
+def test_a_crawl_with_the_registry_off_or_down_stores_the_texts_scores(app, registry_app, registry, own_site,
+                                                                      registry_state):
+    if registry_state == "down":
+        registry.answer_all(503)
+        app = registry_app
+    source = crawl_source(own_site, {"withdrawn": proven_page(WITHDRAWN)})
+    assert run_crawl(app, source).status == "ok"
+    withdrawn = stored_predictions(app)["withdrawn"]
+    assert "registry" not in withdrawn.details["signals"][SIGNAL]
+    with app.database.session() as session:
+        text = session.get(DocumentVersion, withdrawn.version_id).text
+    alone = app.model.score(text).signals[SIGNAL]
+    assert withdrawn.flag_missing_trial_reference == alone.flagged
+    assert withdrawn.p_missing_trial_reference == pytest.approx(alone.probability, abs=1e-4)
+
+
+def test_trials_refresh_grounds_the_pages_citing_what_it_fetched(run_cli, registry_app, registry, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from hypewatch.serving import build_dashboard
+
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    registry.answer_all(503)  # the registry is down when the page is saved: its trial stays unverified
+    saved = registry_app.save(registry_app.check(str(path)))
+    registry.add(STUDIES[1])  # and back for the refresh
+    flagged = f"/api/articles?signal={SIGNAL}"
+    with TestClient(build_dashboard(registry_app)) as client:  # a dashboard running all along
+        assert client.get(flagged).json()["total"] == 0
+        out = run_cli("trials", "refresh", "--json", env={"HYPEWATCH_REGISTRY_URL": registry.base_url})
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["predictions_moved"] == 1
+        assert [a["id"] for a in client.get(flagged).json()["articles"]] == [saved.page_id]
+    with registry_app.database.session() as session:
+        [prediction] = session.scalars(select(Prediction).where(Prediction.version_id == saved.version_id))
+        assert prediction.flag_missing_trial_reference
+        assert session.get(Page, saved.page_id).current_prediction_id == prediction.id
+
+
+def test_rescore_grounds_what_it_scores(registry_app, tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    saved = registry_app.save(registry_app.check(str(path)))
+    with registry_app.database.session() as session:  # as if a new model had not scored it yet
+        session.execute(delete(Prediction))
+    assert registry_app.rescore() == 1
+    with registry_app.database.session() as session:
+        [prediction] = session.scalars(select(Prediction).where(Prediction.version_id == saved.version_id))
+        assert prediction.flag_missing_trial_reference and prediction.details["signals"][SIGNAL]["registry"]

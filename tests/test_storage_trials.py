@@ -12,9 +12,12 @@ from storage.trials import (
     TrialEssentials,
     cited_trials,
     identifiers_to_fetch,
+    newest_version_id,
     save_trials,
     trial_records,
     version_citations,
+    version_pages,
+    versions_to_ground,
 )
 from storage.writes import store_document
 from tests.conftest import BACKENDS
@@ -87,3 +90,28 @@ def test_a_page_that_changes_cites_what_its_current_version_cites(db):
                                      (Citation("nct", "NCT07654321", 4, 15),)))
         trials = cited_trials(session, ["nct"])
     assert [t.identifier for t in trials] == ["NCT07654321"]
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_versions_to_ground_are_current_ones_citing_a_fetched_or_cached_trial(db):
+    with db.session() as session:
+        assert newest_version_id(session) == 0
+        old = store_document(session, page("https://clinic.example/a"))  # cites NCT01234567
+        new = store_document(session, page("https://clinic.example/a", "Now NCT07654321.",
+                                           (Citation("nct", "NCT07654321", 4, 15),)))
+        other = store_document(session, page("https://news.example/b"))  # cites NCT01234567 too
+        assert newest_version_id(session) == other.version_id
+        # the first version is no longer current: never grounded again
+        assert versions_to_ground(session, "nct", identifiers=["NCT01234567"]) == [other.version_id]
+        assert versions_to_ground(session, "nct", identifiers=["NCT07654321", "NCT01234567"]) == [
+            new.version_id, other.version_id]
+        assert versions_to_ground(session, "nct") == []
+        # versions stored after `newer_than` count only when a trial they cite has a record
+        assert versions_to_ground(session, "nct", newer_than=old.version_id) == []
+        save_trials(session, [TrialEssentials("nct", "NCT07654321", True)])
+        assert versions_to_ground(session, "nct", newer_than=old.version_id) == [new.version_id]
+        assert versions_to_ground(session, "nct", newer_than=new.version_id) == []
+        pages = version_pages(session, [other.version_id, 10_000])
+    assert list(pages) == [other.version_id]
+    assert pages[other.version_id].url == "https://news.example/b" and pages[other.version_id].text == TEXT
+    assert pages[other.version_id].site_name == "Clinic" and pages[other.version_id].domain == "clinic.example"

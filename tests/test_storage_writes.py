@@ -11,7 +11,7 @@ from storage.db import Database
 from storage.documents import ExtractedDocument, PredictionScores, content_fingerprint, url_with_content
 from storage.models import SIGNAL_NAMES, DocumentVersion, Page, Prediction
 from storage.repository import register_model_version
-from storage.writes import PendingDocument, store_batch, store_document
+from storage.writes import PendingDocument, replace_prediction, store_batch, store_document, store_prediction
 from tests.conftest import BACKENDS
 
 
@@ -95,3 +95,22 @@ def test_concurrent_batch_stores_of_the_same_pages_store_each_once(db):
         assert session.scalar(select(func.count(DocumentVersion.id))) == 40
         assert session.scalar(select(func.count(Prediction.id))) == 40
         assert session.scalar(select(func.count(Page.id)).where(Page.current_prediction_id.is_(None))) == 0
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_replacing_a_prediction_writes_a_new_row_the_page_points_to(db):
+    with db.session() as session:
+        for model in ("m1", "m2"):
+            register_model_version(session, model, file_sha256="0" * 64)
+        stored = store_document(session, doc("https://a.example/1", 1))
+        assert not replace_prediction(session, stored.version_id, score("m1"))  # nothing to replace: nothing added
+        assert session.scalar(select(func.count(Prediction.id))) == 0
+        first = store_prediction(session, stored.version_id, score("m1")).id
+        other = store_prediction(session, stored.version_id, score("m2")).id
+        assert not replace_prediction(session, stored.version_id, score("m1"))  # the same scores: left alone
+        assert replace_prediction(session, stored.version_id, score("m2", relevance=0.7))
+        rows = session.scalars(select(Prediction).where(Prediction.version_id == stored.version_id)).all()
+        assert {(r.model_version, r.relevance) for r in rows} == {("m1", 0.9), ("m2", 0.7)}
+        replaced = next(r.id for r in rows if r.model_version == "m2")
+        assert replaced > other and first in {r.id for r in rows}
+        assert session.get(Page, stored.page_id).current_prediction_id == replaced
