@@ -22,11 +22,12 @@ from classifier.trials import (
     VERIFIED,
 )
 from crawler.sources import SourceConfig
+from dashboard.cache import STAMP_TTL_SECONDS
 from hypewatch.app import Hypewatch
 from hypewatch.dispatch import run_crawl
 from hypewatch.trials import RegistryClient, resolve
 from storage.models import AlertEvent, CitedReference, DocumentVersion, Page, Prediction, TrialRecord
-from tests.conftest import SEEDS_DIR, article_html, ct_study
+from tests.conftest import SEEDS_DIR, article_html, ct_study, wait_for
 
 GOOD = "NCT10000001"
 WITHDRAWN = "NCT10000002"
@@ -417,7 +418,9 @@ def test_trials_refresh_grounds_the_pages_citing_what_it_fetched(run_cli, regist
         out = run_cli("trials", "refresh", "--json", env={"HYPEWATCH_REGISTRY_URL": registry.base_url})
         assert out.exit_code == 0, out.stderr
         assert json.loads(out.stdout)["predictions_moved"] == 1
-        assert [a["id"] for a in client.get(flagged).json()["articles"]] == [saved.page_id]
+        # Another process wrote: the dashboard sees it once it next reads the data stamp (every 2 s).
+        wait_for(lambda: [a["id"] for a in client.get(flagged).json()["articles"]] == [saved.page_id],
+                 STAMP_TTL_SECONDS + 3, "the running dashboard to list the grounded page")
     with registry_app.database.session() as session:
         [prediction] = session.scalars(select(Prediction).where(Prediction.version_id == saved.version_id))
         assert prediction.flag_missing_trial_reference
