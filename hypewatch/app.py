@@ -32,7 +32,8 @@ from storage.errors import DatabaseUrlError
 if TYPE_CHECKING:
     from classifier.model import DocumentScore, HypeModel
     from classifier.registry import ModelInfo, ModelRegistry
-    from hypewatch.trials import CitedTrialJudgement, RegistryClient
+    from hypewatch.isrctn import IsrctnClient
+    from hypewatch.trials import CitedTrialJudgement, RegistryClient, TrialRegistry
     from storage.db import Database
     from storage.documents import StoreResult
 
@@ -162,18 +163,31 @@ class Hypewatch:
 
         return RegistryClient.from_settings(self.settings)
 
+    @functools.cached_property
+    def isrctn_client(self) -> IsrctnClient | None:
+        """The ISRCTN registry's API client, or None when HYPEWATCH_ISRCTN_URL is off."""
+        from hypewatch.isrctn import IsrctnClient
+
+        return IsrctnClient.from_settings(self.settings)
+
+    @property
+    def registry_clients(self) -> list[TrialRegistry]:
+        """The clients of the registries that are asked (none of the `off` ones)."""
+        return [c for c in (self.registry_client, self.isrctn_client) if c is not None]
+
     def judge_trials(self, text: str, *, domain: str = "", site_name: str | None = None) -> list[CitedTrialJudgement]:
         """The registry trials `text` cites, judged; records from the database's cache while fresh."""
-        from classifier.references import NCT, find_references
+        from classifier.references import find_references
 
         references = find_references(text)
         if not any(r.is_registry for r in references):
             return []  # nothing to look up: neither the registry client nor the database is imported
         from hypewatch.trials import judge_text
 
-        cites_nct = any(r.kind == NCT for r in references)
-        database = self.database if cites_nct and self.registry_client is not None else None
-        return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
+        clients = self.registry_clients
+        asked = {client.kind for client in clients}
+        database = self.database if any(r.kind in asked for r in references) else None
+        return judge_text(database, clients, text, domain=domain, site_name=site_name,
                           max_age=dt.timedelta(days=self.settings.registry_max_age))
 
     def _read_target(self, target: str, *, allow_private: bool, stdin: BinaryIO | None):

@@ -23,18 +23,22 @@ def trials() -> None:
 @click.option("--json", "as_json", is_flag=True, help="The counts as JSON.")
 @click.pass_obj
 def refresh(app: Hypewatch, everything: bool, as_json: bool) -> None:
-    """Fetch the cited trials that have no record yet, or one older than HYPEWATCH_REGISTRY_MAX_AGE days."""
+    """Fetch the cited trials that have no record yet, or one older than HYPEWATCH_REGISTRY_MAX_AGE days
+    (ClinicalTrials.gov's and ISRCTN's, each from its registry)."""
     import datetime as dt
 
     from hypewatch.errors import ConfigError
-    from hypewatch.trials import resolve
+    from hypewatch.trials import ResolveOutcome, resolve
 
-    if app.registry_client is None:
-        raise ConfigError("HYPEWATCH_REGISTRY_URL is off: no registry to refresh from")
+    clients = app.registry_clients
+    if not clients:
+        raise ConfigError("HYPEWATCH_REGISTRY_URL and HYPEWATCH_ISRCTN_URL are off: no registry to refresh from")
     max_age = dt.timedelta(0) if everything else dt.timedelta(days=app.settings.registry_max_age)
-    outcome = resolve(app.database, app.registry_client, refresh=True, max_age=max_age)
+    outcome = ResolveOutcome()
+    for client in clients:
+        outcome += resolve(app.database, client, refresh=True, max_age=max_age)
     if as_json:
         click.echo(json.dumps(outcome.to_dict()))
     else:
         click.echo(f"trials: {outcome.asked} asked, {outcome.found} found, {outcome.not_found} not found, "
-                   f"{outcome.unverified} left unverified ({app.settings.registry_url})")
+                   f"{outcome.unverified} left unverified ({', '.join(c.base_url for c in clients)})")
