@@ -48,7 +48,7 @@ RESOLVED_KINDS = (NCT, ISRCTN)  # the registries asked (the others have no publi
 
 
 class RegistryUnavailable(Exception):
-    """The registry did not answer with a study or "no such study" (down, 429, 5xx, not JSON)."""
+    """The registry did not answer with a study or "no such study" (down, 429, 5xx, not JSON or XML)."""
 
 
 class TrialRegistry(Protocol):
@@ -89,6 +89,7 @@ class RegistryClient:
     """ClinicalTrials.gov API v2, one study per request, rate-limited."""
 
     kind = NCT
+
     def __init__(self, base_url: str, *, user_agent: str, timeout: float, rate: str,
                  transport: httpx.BaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
