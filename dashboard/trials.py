@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from classifier.references import DOI, NAMED_TRIAL, NCT, PMID, REGISTRY_KINDS, reference_url
+from classifier.references import DOI, ISRCTN, NAMED_TRIAL, NCT, PMID, REGISTRY_KINDS, reference_url
 from classifier.trials import PageContext, judge
 from dashboard.figures import CitedTrialView, TrialCitation, TrialRow
 from storage.models import DocumentVersion, Page
 from storage.trials import TrialEssentials, cited_trials, version_citations
 
-RECORD_KINDS = (NCT,)  # registries whose records are cached
+RECORD_KINDS = (NCT, ISRCTN)  # registries whose records are cached
 TRIAL_KINDS = (*REGISTRY_KINDS, NAMED_TRIAL)
 OTHER_KINDS = (DOI, PMID)
 

@@ -11,6 +11,7 @@
 - `alerting/`: alert rules evaluated after every crawl and delivered through Apprise (`cli_alerts`:
   `hypewatch alerts`).
 - `trials`: the ClinicalTrials.gov API v2 client, the registry cache's refresh, cited trials judged.
+- `isrctn`: the ISRCTN registry's query API client (its XML read safely), a `trials.TrialRegistry`.
 - `serving`: runs the dashboard; `demo`: the demo job; `label_exchange`: labels in and out.
 - `cli*`, `report`, `output`: the command line, its check report, and its file output;
   `deferred_imports`: modules a command's libraries import but it never uses.

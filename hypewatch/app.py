@@ -33,7 +33,8 @@ from storage.errors import DatabaseUrlError
 if TYPE_CHECKING:
     from classifier.model import DocumentScore, HypeModel
     from classifier.registry import ModelInfo, ModelRegistry
-    from hypewatch.trials import CitedTrialJudgement, RegistryClient
+    from hypewatch.isrctn import IsrctnClient
+    from hypewatch.trials import CitedTrialJudgement, RegistryClient, TrialRegistry
     from storage.db import Database
     from storage.documents import StoreResult
 
@@ -168,18 +169,31 @@ class Hypewatch:
 
         return RegistryClient.from_settings(self.settings)
 
+    @functools.cached_property
+    def isrctn_client(self) -> IsrctnClient | None:
+        """The ISRCTN registry's API client, or None when HYPEWATCH_ISRCTN_URL is off."""
+        from hypewatch.isrctn import IsrctnClient
+
+        return IsrctnClient.from_settings(self.settings)
+
+    @property
+    def registry_clients(self) -> list[TrialRegistry]:
+        """The clients of the registries that are asked (none of the `off` ones)."""
+        return [c for c in (self.registry_client, self.isrctn_client) if c is not None]
+
     def judge_trials(self, text: str, *, domain: str = "", site_name: str | None = None) -> list[CitedTrialJudgement]:
         """The registry trials `text` cites, judged; records from the database's cache while fresh."""
-        from classifier.references import NCT, find_references
+        from classifier.references import find_references
 
         references = find_references(text)
         if not any(r.is_registry for r in references):
             return []  # nothing to look up: neither the registry client nor the database is imported
         from hypewatch.trials import judge_text
 
-        cites_nct = any(r.kind == NCT for r in references)
-        database = self.database if cites_nct and self.registry_client is not None else None
-        return judge_text(database, self.registry_client, text, domain=domain, site_name=site_name,
+        clients = self.registry_clients
+        asked = {client.kind for client in clients}
+        database = self.database if any(r.kind in asked for r in references) else None
+        return judge_text(database, clients, text, domain=domain, site_name=site_name,
                           max_age=dt.timedelta(days=self.settings.registry_max_age))
 
     def ground_cited(self, fetched: Sequence[str], *, newer_than: int | None, model_version: str | None = None) -> int:
@@ -191,18 +205,19 @@ class Hypewatch:
         With the registry off nothing is judged, so nothing moves; a failure is logged, never
         raised (it must not fail a crawl). Only the current model's predictions are replaced: when
         the crawls scored with another `model_version`, nothing is. Returns how many predictions moved."""
-        if self.registry_client is None or (not fetched and newer_than is None):
+        if not self.registry_clients or (not fetched and newer_than is None):
             return 0
         from sqlalchemy.exc import SQLAlchemyError
 
         from classifier.errors import ClassifierError
-        from classifier.references import NCT
         from storage.errors import StorageError
         from storage.trials import versions_to_ground
 
         try:
             with self.database.session() as session:
-                version_ids = versions_to_ground(session, NCT, identifiers=fetched, newer_than=newer_than)
+                version_ids = sorted({v for client in self.registry_clients
+                                      for v in versions_to_ground(session, client.kind, identifiers=fetched,
+                                                                  newer_than=newer_than)})
             if version_ids and model_version is not None and model_version != self.model_info.version:
                 logger.info("predictions of model %s not grounded: the current model is %s",
                             model_version, self.model_info.version)

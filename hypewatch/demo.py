@@ -34,7 +34,8 @@ def fresh_demo_settings(settings: Settings) -> Settings:
     database = folder / DEMO_DB
     for path in (database, database.with_name(DEMO_DB + "-wal"), database.with_name(DEMO_DB + "-shm")):
         path.unlink(missing_ok=True)
-    return settings.with_overrides(database_url=f"sqlite:///{database}", registry_url=None)
+    return settings.with_overrides(database_url=f"sqlite:///{database}", registry_url=None,
+                                  isrctn_url=None)
 
 
 def _fraction(key: str) -> float:

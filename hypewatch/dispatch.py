@@ -58,25 +58,28 @@ def resolve_cited_trials(app: Hypewatch) -> list[str]:
     are not asked for again), as many as the registry rate allows at once, so a crawl never waits
     on the rate (the rest come with the next crawls, or `hypewatch trials refresh`). The registry
     failing leaves them unverified, never fails the crawl. Returns the identifiers fetched."""
-    if app.registry_client is None:
+    if not app.registry_clients:
         return []
     from hypewatch.trials import resolve
 
-    try:
-        outcome = resolve(app.database, app.registry_client, refresh=True,
-                          max_age=dt.timedelta(days=app.settings.registry_max_age),
-                          limit=app.registry_client.window_requests)
-    except (StorageError, SQLAlchemyError) as exc:
-        logger.warning("cited trials not resolved: %s", exc)
-        return []
-    if outcome.asked:
-        logger.info("trial registry: %s", outcome.to_dict())
-    return outcome.fetched
+    fetched: list[str] = []
+    for client in app.registry_clients:  # ClinicalTrials.gov, ISRCTN: each with its own rate
+        try:
+            outcome = resolve(app.database, client, refresh=True,
+                              max_age=dt.timedelta(days=app.settings.registry_max_age),
+                              limit=client.window_requests)
+        except (StorageError, SQLAlchemyError) as exc:
+            logger.warning("cited trials not resolved: %s", exc)
+            return fetched
+        if outcome.asked:
+            logger.info("trial registry %s: %s", client.base_url, outcome.to_dict())
+        fetched += outcome.fetched
+    return fetched
 
 
 def newest_version(app: Hypewatch) -> int | None:
-    """The newest stored version's id before crawls (None with the registry off: nothing is grounded)."""
-    if app.registry_client is None:
+    """The newest stored version's id before crawls (None with the registries off: nothing is grounded)."""
+    if not app.registry_clients:
         return None
     from storage.trials import newest_version_id
 

@@ -37,6 +37,7 @@ REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 PARALLEL_CRAWLS = 2  # scheduled crawls running at once, by default (each with its own extraction processes)
 DEFAULT_USER_AGENT = "hypewatch/0.1 (+https://github.com/hypewatch/hypewatch; health-misinformation monitor)"
 DEFAULT_REGISTRY_URL = "https://clinicaltrials.gov"
+DEFAULT_ISRCTN_URL = "https://www.isrctn.com"
 REGISTRY_OFF = "off"
 
 
@@ -64,7 +65,8 @@ class Settings:
     alert_retry_seconds: float = 60.0  # wait before the first retry; doubled at each one after
     alert_daily_hour: int = 8  # the hour (UTC) daily digests go out
     registry_url: str | None = DEFAULT_REGISTRY_URL  # ClinicalTrials.gov API v2's base; None: never asked
-    registry_rate: str = "20/minute"  # requests to the registry at most (a `limits` rate)
+    isrctn_url: str | None = DEFAULT_ISRCTN_URL  # the ISRCTN registry's query API base; None: never asked
+    registry_rate: str = "20/minute"  # requests to each registry at most (a `limits` rate)
     registry_max_age: float = 7.0  # days before a cached registry record is fetched again
 
     @property
@@ -110,6 +112,7 @@ class Settings:
             alert_retry_seconds=_number(environ, "HYPEWATCH_ALERT_RETRY_SECONDS", 60.0),
             alert_daily_hour=int(_number(environ, "HYPEWATCH_ALERT_DAILY_HOUR", 8, allow_zero=True)) % 24,
             registry_url=_registry_url(environ),
+            isrctn_url=_registry_url(environ, "HYPEWATCH_ISRCTN_URL", DEFAULT_ISRCTN_URL),
             registry_rate=_rate(environ, "HYPEWATCH_REGISTRY_RATE", "20/minute"),
             registry_max_age=_number(environ, "HYPEWATCH_REGISTRY_MAX_AGE", 7.0),
         )
@@ -130,12 +133,13 @@ def _redis_prefix(environ: Mapping[str, str]) -> str:
     return prefix
 
 
-def _registry_url(environ: Mapping[str, str]) -> str | None:
-    raw = (environ.get("HYPEWATCH_REGISTRY_URL") or DEFAULT_REGISTRY_URL).strip()
+def _registry_url(environ: Mapping[str, str], name: str = "HYPEWATCH_REGISTRY_URL",
+                  default: str = DEFAULT_REGISTRY_URL) -> str | None:
+    raw = (environ.get(name) or default).strip()
     if raw.lower() == REGISTRY_OFF:
         return None
     if not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", raw):
-        raise ConfigError(f"HYPEWATCH_REGISTRY_URL must be an http(s) base URL or {REGISTRY_OFF!r}, got {raw!r}")
+        raise ConfigError(f"{name} must be an http(s) base URL or {REGISTRY_OFF!r}, got {raw!r}")
     return raw.rstrip("/")
 
 

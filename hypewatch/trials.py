@@ -1,4 +1,4 @@
-"""Trial-registry grounding: ask ClinicalTrials.gov about the trials pages cite, and cache the answer.
+"""Trial-registry grounding: ask the registries about the trials pages cite, and cache the answer.
 
 `RegistryClient` asks the ClinicalTrials.gov API v2 (`GET {HYPEWATCH_REGISTRY_URL}/api/v2/studies/
 {nctId}`) for one study at a time, at most HYPEWATCH_REGISTRY_RATE requests, with our user agent
@@ -6,8 +6,12 @@ and the fetch timeout. `resolve` fetches the cited identifiers that have no reco
 (`storage.trials`), or, when refreshing, whose record is older than HYPEWATCH_REGISTRY_MAX_AGE; a
 cached record is never asked for again before then. A registry that cannot be reached, answers
 429 or anything but a study or a 404, leaves the identifier without a record: its citations stay
-"unverified", and nothing is judged on a guess. The other registries have no public API we use:
-their identifiers are shown with a link, unverified.
+"unverified", and nothing is judged on a guess.
+
+ISRCTN numbers are asked of the ISRCTN registry the same way (`hypewatch.isrctn.IsrctnClient`, a
+`TrialRegistry` like `RegistryClient`): each client answers for one kind of identifier, and the
+functions here take any of them. The other registries have no public API we use: their
+identifiers are shown with a link, unverified.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from classifier.references import NCT, find_references, reference_url
+from classifier.references import ISRCTN, NCT, find_references, reference_url
 from classifier.trials import JUDGEMENTS, MISUSE, PageContext, judge
 from hypewatch.settings import Settings
 from storage.trials import (
@@ -48,11 +52,28 @@ STUDY_FIELDS = ",".join((
     "protocolSection.identificationModule", "protocolSection.statusModule", "protocolSection.conditionsModule",
     "protocolSection.designModule", "protocolSection.armsInterventionsModule",
     "protocolSection.sponsorCollaboratorsModule", "hasResults"))
-RESOLVED_KINDS = (NCT,)  # the registries asked (the others have no public API we use)
+RESOLVED_KINDS = (NCT, ISRCTN)  # the registries asked (the others have no public API we use)
 
 
 class RegistryUnavailable(Exception):
-    """The registry did not answer with a study or "no such study" (down, 429, 5xx, not JSON)."""
+    """The registry did not answer with a study or "no such study" (down, 429, 5xx, not JSON or XML)."""
+
+
+class TrialRegistry(Protocol):
+    """A registry's client: asks it for one trial of its `kind` at a time."""
+
+    kind: str  # the reference kind it answers for (`classifier.references`)
+    base_url: str
+    requests: int  # requests sent so far
+
+    @property
+    def window_requests(self) -> int: ...
+
+    def study(self, identifier: str) -> TrialEssentials:
+        """The trial's essentials (`found` False: no such trial); `RegistryUnavailable` otherwise."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -65,12 +86,19 @@ class ResolveOutcome:
     unverified: int = 0  # left without a (fresh) record: the registry could not answer
     fetched: list[str] = field(default_factory=list)  # the identifiers whose record this pass stored
 
+    def __add__(self, other: ResolveOutcome) -> ResolveOutcome:
+        return ResolveOutcome(self.asked + other.asked, self.found + other.found,
+                              self.not_found + other.not_found, self.unverified + other.unverified,
+                              self.fetched + other.fetched)
+
     def to_dict(self) -> dict[str, int]:
         return {"asked": self.asked, "found": self.found, "not_found": self.not_found, "unverified": self.unverified}
 
 
 class RegistryClient:
     """ClinicalTrials.gov API v2, one study per request, rate-limited."""
+
+    kind = NCT
 
     def __init__(self, base_url: str, *, user_agent: str, timeout: float, rate: str,
                  transport: httpx.BaseTransport | None = None):
@@ -149,14 +177,16 @@ def _date(struct: Any) -> str | None:
     return str(date)[:10] if date else None
 
 
-def resolve(database: Database, client: RegistryClient | None, *, refresh: bool = False,
+def resolve(database: Database, client: TrialRegistry | None, *, refresh: bool = False,
             max_age: dt.timedelta = dt.timedelta(days=7), limit: int | None = None) -> ResolveOutcome:
-    """Fetch the records of the cited trials that have none (and, with `refresh`, those older than
-    `max_age`), at most `limit` of them (those never fetched first; the rest are left for the next
-    pass, and counted unverified). The first failure of the registry ends the pass."""
+    """Fetch the records of the cited trials of the client's kind that have none (and, with
+    `refresh`, those older than `max_age`), at most `limit` of them (those never fetched first; the
+    rest are left for the next pass, and counted unverified). The first failure of the registry
+    ends the pass."""
+    kind = client.kind if client is not None else NCT
     with database.session() as session:
-        never = identifiers_to_fetch(session, NCT)
-        stale = identifiers_to_fetch(session, NCT, older_than=dt.datetime.now(dt.UTC) - max_age) if refresh else []
+        never = identifiers_to_fetch(session, kind)
+        stale = identifiers_to_fetch(session, kind, older_than=dt.datetime.now(dt.UTC) - max_age) if refresh else []
     wanted = never + [i for i in stale if i not in set(never)]
     chosen = wanted if limit is None else wanted[:limit]
     outcome = fetch_records(database, client, chosen)[1]
@@ -164,7 +194,7 @@ def resolve(database: Database, client: RegistryClient | None, *, refresh: bool 
     return outcome
 
 
-def fetch_records(database: Database | None, client: RegistryClient | None,
+def fetch_records(database: Database | None, client: TrialRegistry | None,
                   identifiers: Sequence[str]) -> tuple[dict[str, TrialEssentials], ResolveOutcome]:
     """Ask the registry for each identifier and cache each answer (when there is a database). The
     first failure of the registry ends the pass: the rest are left unverified."""
@@ -173,17 +203,17 @@ def fetch_records(database: Database | None, client: RegistryClient | None,
     if client is None:
         outcome.unverified = len(identifiers)
         return records, outcome
-    for position, nct_id in enumerate(identifiers):
+    for position, ident in enumerate(identifiers):
         outcome.asked += 1
         try:
-            record = client.study(nct_id)
+            record = client.study(ident)
         except RegistryUnavailable as exc:
             outcome.unverified = len(identifiers) - position
             logger.warning("trial registry %s did not answer for %s (%s); %d trial(s) left unverified",
-                           client.base_url, nct_id, exc, outcome.unverified)
+                           client.base_url, ident, exc, outcome.unverified)
             break
-        records[nct_id] = record
-        outcome.fetched.append(nct_id)
+        records[ident] = record
+        outcome.fetched.append(ident)
         if database is not None:
             with database.session() as session:
                 save_trials(session, [record])
@@ -220,33 +250,38 @@ class CitedTrialJudgement:
         }
 
 
-def judge_text(database: Database | None, client: RegistryClient | None, text: str, *, domain: str = "",
-               site_name: str | None = None, max_age: dt.timedelta = dt.timedelta(days=7),
+def judge_text(database: Database | None, client: TrialRegistry | Sequence[TrialRegistry] | None, text: str, *,
+               domain: str = "", site_name: str | None = None, max_age: dt.timedelta = dt.timedelta(days=7),
                today: dt.date | None = None) -> list[CitedTrialJudgement]:
     """The registry trials `text` cites, each judged: records come from the cache when fresh, else
-    from the registry (and are cached, when there is a database)."""
+    from the registry of their kind (`client`: one client or several; and are cached, when there is
+    a database). A trial of a kind no client answers for is unverified."""
     references = [r for r in find_references(text) if r.is_registry]
     spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for ref in references:
         spans.setdefault((ref.kind, ref.identifier), []).append((ref.start, ref.end))
-    nct_ids = sorted(ident for kind, ident in spans if kind == NCT)
-    records = _records(database, client, nct_ids, max_age)
+    clients = [client] if client is None or not isinstance(client, Sequence) else list(client)
+    records: dict[tuple[str, str], TrialEssentials] = {}
+    for one in clients:
+        kind = one.kind if one is not None else NCT
+        wanted = sorted(ident for k, ident in spans if k == kind)
+        records.update({(kind, ident): rec for ident, rec in _records(database, one, kind, wanted, max_age).items()})
     page = PageContext(text, domain, site_name)
     out = []
     for (kind, ident), where in spans.items():
-        record = records.get(ident) if kind == NCT else None
+        record = records.get((kind, ident))
         out.append(CitedTrialJudgement(kind, ident, tuple(where), reference_url(kind, ident), record,
                                        judge(record, page, today=today)))
     return out
 
 
-def _records(database: Database | None, client: RegistryClient | None, nct_ids: Iterable[str],
+def _records(database: Database | None, client: TrialRegistry | None, kind: str, identifiers: Iterable[str],
              max_age: dt.timedelta) -> dict[str, TrialEssentials]:
-    wanted = list(nct_ids)
+    wanted = list(identifiers)
     cached: dict[str, TrialEssentials] = {}
     if database is not None and wanted:
         with database.session() as session:
-            cached = trial_records(session, NCT, wanted)
+            cached = trial_records(session, kind, wanted)
     fresh_after = dt.datetime.now(dt.UTC) - max_age
     missing = [i for i in wanted if i not in cached or cached[i].fetched_at < fresh_after]
     fetched, _ = fetch_records(database, client, missing) if missing else ({}, None)

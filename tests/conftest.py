@@ -40,7 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
+from xml.sax.saxutils import escape
 
 import pytest
 import sqlalchemy as sa
@@ -237,6 +238,134 @@ def registry(own_site) -> LocalRegistry:
     return LocalRegistry(own_site)
 
 
+# ---------------------------------------------------------------- a local ISRCTN registry
+ISRCTN_NS = "http://www.67bricks.com/isrctn"
+
+
+def isrctn_trial(number: str, *, title: str = "Stem cells in multiple sclerosis",
+                 scientific_title: str = "Autologous mesenchymal stem cell transplantation in progressive multiple "
+                 "sclerosis: a randomised controlled trial", conditions: tuple[str, ...] = ("Multiple sclerosis",),
+                 interventions: tuple[str, ...] = ("Intravenous autologous mesenchymal stem cells",),
+                 phase: str = "Phase II", status_override: str | None = None, reason_abandoned: str | None = None,
+                 start: str = "2014-03-01T00:00:00.000Z", end: str = "2018-09-30T00:00:00.000Z",
+                 recruitment_start: str = "2014-06-01T00:00:00.000Z", recruitment_end: str = "2017-06-30T00:00:00.000Z",
+                 target: int = 80, final: int | None = 76, sponsor: str = "Eastbridge University",
+                 sponsor_type: str = "University/education", outputs: tuple[str, ...] = ("basicresults", "resultsarticle"),
+                 last_updated: str = "2023-11-20T10:15:00.000Z") -> str:
+    """One `fullTrial` element as the ISRCTN query API (`/api/query/format/default`) returns it: the
+    elements hypewatch reads, named and nested as the API's field names document them. Invented values."""
+    condition_elements = "".join(f"<condition>{_xml('description', c)}<diseaseClass1>Nervous System Diseases"
+                                 "</diseaseClass1></condition>" for c in conditions)
+    intervention_elements = "".join(f"<intervention>{_xml('description', i)}<interventionType>Biological/Vaccine"
+                                    f"</interventionType>{_xml('phase', phase)}<drugNames/></intervention>"
+                                    for i in interventions)
+    output_elements = "".join(f'<output outputType="{o}" artefactType="ExternalLink" id="o{n}"/>'
+                              for n, o in enumerate(outputs))
+    return (
+        f'<fullTrial><trial lastUpdated="{last_updated}" version="4">'
+        f'<isrctn dateAssigned="2014-01-10T00:00:00.000Z">{number.removeprefix("ISRCTN")}</isrctn>'
+        f"<trialDescription>{_xml('title', title)}{_xml('scientificTitle', scientific_title)}"
+        f"{_xml('plainEnglishSummary', 'Background and study aims: an invented summary.')}</trialDescription>"
+        f"<externalRefs><doi>10.1186/{number}</doi></externalRefs>"
+        f"<trialDesign>{_xml('primaryStudyDesign', 'Interventional')}{_xml('overallStatusOverride', status_override)}"
+        f"{_xml('reasonAbandoned', reason_abandoned)}{_xml('overallStartDate', start)}{_xml('overallEndDate', end)}"
+        f"</trialDesign>"
+        f"<participants>{_xml('targetEnrolment', target)}{_xml('totalFinalEnrolment', final)}"
+        f"{_xml('recruitmentStart', recruitment_start)}{_xml('recruitmentEnd', recruitment_end)}"
+        f"<recruitmentStatusOverride/></participants>"
+        f"<conditions>{condition_elements}</conditions><interventions>{intervention_elements}</interventions>"
+        f"<results>{_xml('publicationStage', 'Completed' if outputs else 'Not yet published')}</results>"
+        f"<outputs>{output_elements}</outputs></trial>"
+        f'<sponsor id="s1">{_xml("organisation", sponsor)}{_xml("sponsorType", sponsor_type)}</sponsor>'
+        f'<funder id="f1"><name>An invented research charity</name></funder></fullTrial>'
+    )
+
+
+def _xml(name: str, value: object) -> str:
+    return f"<{name}>{escape(str(value))}</{name}>" if value is not None else f"<{name}/>"
+
+
+def isrctn_answer(trials: Iterable[str], total: int | None = None) -> bytes:
+    """An `allTrials` answer holding these `fullTrial` elements (`total`: the matches it says there are)."""
+    listed = list(trials)
+    count = len(listed) if total is None else total
+    return (f'<?xml version="1.0" encoding="UTF-8"?><allTrials xmlns="{ISRCTN_NS}" totalCount="{count}">'
+            f"{''.join(listed)}</allTrials>").encode()
+
+
+class LocalIsrctn:
+    """An ISRCTN query API stand-in on loopback: `GET /api/query/format/default?q=...` answers with the
+    trials a test added whose number is in `q` (an empty `allTrials` for the others). A test may
+    make every answer a given status or body instead (429, hostile XML, ...)."""
+
+    PATH = "/api/query/format/default"
+
+    def __init__(self) -> None:
+        self.trials: dict[str, str] = {}  # "12345678" -> its fullTrial element
+        self.requests: list[str] = []  # path and query of each request
+        self.user_agents: list[str | None] = []
+        self.override: tuple[int, bytes, dict[str, str]] | None = None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                server.requests.append(self.path)
+                server.user_agents.append(self.headers.get("User-Agent"))
+                status, body, headers = server.answer(self.path)
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/xml;charset=UTF-8", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def add(self, trial: str) -> None:
+        number = trial.split("<isrctn", 1)[1].split(">", 1)[1].split("<", 1)[0]
+        self.trials[number] = trial
+
+    def answer_all(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        """Every request from now on gets this status and body."""
+        self.override = (status, body, headers or {})
+
+    def answer(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        if self.override is not None:
+            return self.override
+        parts = urlsplit(path)
+        if parts.path != self.PATH:
+            return 404, b"<html><body>not found</body></html>", {"Content-Type": "text/html"}
+        query = " ".join(parse_qs(parts.query).get("q", []))
+        return 200, isrctn_answer(trial for number, trial in self.trials.items() if number in query), {}
+
+    @property
+    def queries(self) -> list[dict[str, list[str]]]:
+        """Each request's query parameters."""
+        return [parse_qs(urlsplit(path).query) for path in self.requests]
+
+
+@pytest.fixture
+def isrctn() -> Iterator[LocalIsrctn]:
+    registry = LocalIsrctn()
+    registry.thread.start()
+    yield registry
+    registry.server.shutdown()
+    registry.server.server_close()
+
+
 @dataclass(frozen=True)
 class CompressionBombs:
     decoded_bytes: int
@@ -411,7 +540,7 @@ def model_dir(tmp_path_factory) -> Path:
     """A model trained once per session from seeds/ (the slowest fixture; shared)."""
     home = tmp_path_factory.mktemp("model-home")
     settings = Settings.from_environ({"HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR),
-                                       "HYPEWATCH_REGISTRY_URL": "off"})
+                                       "HYPEWATCH_REGISTRY_URL": "off", "HYPEWATCH_ISRCTN_URL": "off"})
     Hypewatch(settings).train()
     return settings.model_dir
 
@@ -431,6 +560,7 @@ def settings(home, database_url) -> Settings:
         "HYPEWATCH_DATABASE_URL": database_url,
         "HYPEWATCH_SEEDS": str(SEEDS_DIR),
         "HYPEWATCH_REGISTRY_URL": "off",  # tests never leave loopback: a test wanting one uses `registry`
+        "HYPEWATCH_ISRCTN_URL": "off",  # ... or `isrctn`
     })
 
 
@@ -451,6 +581,7 @@ def cli_env(settings) -> dict[str, str]:
         "HYPEWATCH_DATABASE_URL": settings.database_url,
         "HYPEWATCH_SEEDS": str(settings.seeds_dir),
         "HYPEWATCH_REGISTRY_URL": settings.registry_url or "off",
+        "HYPEWATCH_ISRCTN_URL": settings.isrctn_url or "off",
         "COLUMNS": "120",
     })
     return env
@@ -616,7 +747,7 @@ def dashboard_dataset(request, tmp_path_factory, model_dir) -> DashboardDataset:
         request.addfinalizer(drop)
     settings = Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(SEEDS_DIR), "HYPEWATCH_DATABASE_URL": database_url,
-        "HYPEWATCH_REGISTRY_URL": "off",
+        "HYPEWATCH_REGISTRY_URL": "off", "HYPEWATCH_ISRCTN_URL": "off",
     })
     return _store_dashboard_dataset(settings)
 

@@ -40,7 +40,7 @@ from tests.conftest import (
 def make_settings(home, database_url, **extra) -> Settings:
     return Settings.from_environ({
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_DATABASE_URL": database_url, "HYPEWATCH_SEEDS": str(SEEDS_DIR),
-        "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_REGISTRY_URL": "off", **extra,
+        "HYPEWATCH_FETCH_TIMEOUT": "2", "HYPEWATCH_REGISTRY_URL": "off", "HYPEWATCH_ISRCTN_URL": "off", **extra,
     })
 
 
@@ -48,7 +48,8 @@ def cli_environment(settings: Settings, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPEWATCH_")}
     env.update({"HYPEWATCH_HOME": str(settings.home), "HYPEWATCH_DATABASE_URL": settings.database_url,
                 "HYPEWATCH_SEEDS": str(settings.seeds_dir), "HYPEWATCH_FETCH_TIMEOUT": "2", "COLUMNS": "200",
-                "HYPEWATCH_REGISTRY_URL": settings.registry_url or "off", **extra})
+                "HYPEWATCH_REGISTRY_URL": settings.registry_url or "off",
+                "HYPEWATCH_ISRCTN_URL": settings.isrctn_url or "off", **extra})
     return env
 
 

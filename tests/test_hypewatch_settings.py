@@ -65,8 +65,17 @@ def test_the_trial_registry_settings(tmp_path):
     assert Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_REGISTRY_URL": "OFF"}).registry_url is None
 
 
+def test_the_isrctn_registry_setting(tmp_path):
+    assert Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path)}).isrctn_url == "https://www.isrctn.com"
+    local = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_ISRCTN_URL": "http://127.0.0.1:8082/"})
+    assert local.isrctn_url == "http://127.0.0.1:8082" and local.registry_url == "https://clinicaltrials.gov"
+    off = Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_ISRCTN_URL": "off"})
+    assert off.isrctn_url is None and off.registry_url == "https://clinicaltrials.gov"
+
+
 @pytest.mark.parametrize(("name", "value"), [("HYPEWATCH_REGISTRY_URL", "ftp://registry.example"),
                                              ("HYPEWATCH_REGISTRY_URL", "clinicaltrials.gov"),
+                                             ("HYPEWATCH_ISRCTN_URL", "www.isrctn.com"),
                                              ("HYPEWATCH_REGISTRY_RATE", "lots"),
                                              ("HYPEWATCH_REGISTRY_MAX_AGE", "-1")])
 def test_bad_trial_registry_settings_are_config_errors(tmp_path, name, value):

@@ -57,7 +57,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         home = args.home or Path(scratch) / "home"
-        env = {**os.environ, "HYPEWATCH_HOME": str(home), "PYTHONPATH": str(ROOT), "HYPEWATCH_REGISTRY_URL": "off"}
+        env = {**os.environ, "HYPEWATCH_HOME": str(home), "PYTHONPATH": str(ROOT), "HYPEWATCH_REGISTRY_URL": "off",
+               "HYPEWATCH_ISRCTN_URL": "off"}
         if args.home is None:
             subprocess.run([sys.executable, "-m", "hypewatch", "train"], env=env, cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)

@@ -230,6 +230,7 @@ def main() -> None:
                 "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"),
                 "HYPEWATCH_DATABASE_URL": args.database_url or f"sqlite:///{Path(tmp) / f'bench-{run}.db'}",
                 "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes), "HYPEWATCH_REGISTRY_URL": "off",
+                "HYPEWATCH_ISRCTN_URL": "off",
             })
 
         if not (home / "models" / "current").exists():

@@ -96,7 +96,7 @@ def measure(count: int, url: str, home: Path, args, pages: int) -> dict:
         "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"), "HYPEWATCH_DATABASE_URL": database_url,
         "HYPEWATCH_REDIS_URL": args.redis_url, "HYPEWATCH_REDIS_PREFIX": prefix,
         "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes), "HYPEWATCH_CRAWL_TIMEOUT": "900",
-        "HYPEWATCH_REGISTRY_URL": "off",
+        "HYPEWATCH_REGISTRY_URL": "off", "HYPEWATCH_ISRCTN_URL": "off",
     })
     app = Hypewatch(settings)
     source = SourceConfig(name="bench", kind="sitemap", start_urls=(f"{url}/sitemap.xml",),
