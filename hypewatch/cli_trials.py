@@ -26,20 +26,13 @@ def refresh(app: Hypewatch, everything: bool, as_json: bool) -> None:
     """Fetch the cited trials that have no record yet, or one older than HYPEWATCH_REGISTRY_MAX_AGE days
     (ClinicalTrials.gov's and ISRCTN's, each from its registry), and score again the pages whose
     predictions their judgements move."""
-    import datetime as dt
-
+    from hypewatch.dispatch import refresh_trials
     from hypewatch.errors import ConfigError
-    from hypewatch.trials import ResolveOutcome, resolve
 
     clients = app.registry_clients
     if not clients:
         raise ConfigError("HYPEWATCH_REGISTRY_URL and HYPEWATCH_ISRCTN_URL are off: no registry to refresh from")
-    max_age = dt.timedelta(0) if everything else dt.timedelta(days=app.settings.registry_max_age)
-    outcome = ResolveOutcome()
-    for client in clients:
-        outcome += resolve(app.database, client, refresh=True, max_age=max_age)
-    # The pages citing what was fetched are scored again where the new judgements move them.
-    moved = app.ground_cited(outcome.fetched, newer_than=None)
+    outcome, moved = refresh_trials(app, everything=everything)
     if as_json:
         click.echo(json.dumps({**outcome.to_dict(), "predictions_moved": moved}))
     else:

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,6 +25,9 @@ from hypewatch.crawling import crawl_locally
 from hypewatch.distributed import crawl_shared
 from hypewatch.runs import CrawlSummary, ProgressCallback, end_abandoned_runs, prepare
 from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from hypewatch.trials import ResolveOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,20 @@ def resolve_cited_trials(app: Hypewatch) -> list[str]:
             logger.info("trial registry %s: %s", client.base_url, outcome.to_dict())
         fetched += outcome.fetched
     return fetched
+
+
+def refresh_trials(app: Hypewatch, *, everything: bool = False) -> tuple[ResolveOutcome, int]:
+    """`hypewatch trials refresh` and the scheduler's registry job: fetch the records of the cited
+    trials that have none, or one older than HYPEWATCH_REGISTRY_MAX_AGE days (every record with
+    `everything`), from each registry that is on, then score again the pages whose predictions the
+    new judgements move. Returns what the registries did and how many predictions moved."""
+    from hypewatch.trials import ResolveOutcome, resolve
+
+    max_age = dt.timedelta(0) if everything else dt.timedelta(days=app.settings.registry_max_age)
+    outcome = ResolveOutcome()
+    for client in app.registry_clients:
+        outcome += resolve(app.database, client, refresh=True, max_age=max_age)
+    return outcome, app.ground_cited(outcome.fetched, newer_than=None)
 
 
 def newest_version(app: Hypewatch) -> int | None:

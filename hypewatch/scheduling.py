@@ -14,6 +14,8 @@
   the lock's time-to-live (at once when it ran on this machine and its process is gone).
 - `stop()` (SIGTERM or SIGINT in the CLI) stops scheduling, asks running crawls to stop (they
   flush what they stored), and releases the lock.
+- The trial registries' cached records are refreshed on their own schedule
+  (HYPEWATCH_REGISTRY_REFRESH, daily by default), as `hypewatch trials refresh` does.
 - Alert rules are evaluated after every crawl (`hypewatch.dispatch`); what is due is delivered
   then and every minute (`hypewatch.alerting.cycle`).
 - Runs a killed crawl or scheduler left `running` are marked failed when the scheduler starts and
@@ -35,15 +37,17 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.sources import SourceConfig, cron_trigger
 from hypewatch.alerting.cycle import deliver_due
 from hypewatch.app import Hypewatch
-from hypewatch.dispatch import run_crawl
+from hypewatch.dispatch import refresh_trials, run_crawl
 from hypewatch.distributed import connect
 from hypewatch.errors import HypewatchError
 from hypewatch.runs import CrawlSummary, end_abandoned_runs, prepare
 from hypewatch.settings import PARALLEL_CRAWLS
+from storage.errors import StorageError
 from storage.locks import SchedulerLockHeld, acquire_lock, heartbeat_lock, lock_owner, release_lock, take_over_lock
 from storage.models import SchedulerJob, utcnow
 from storage.owners import Owner, process_alive
@@ -55,6 +59,7 @@ LOCK_NAME = "scheduler"
 LOCK_TTL = dt.timedelta(seconds=60)
 HEARTBEAT_SECONDS = 15.0
 JOB_PREFIX = "crawl:"
+REGISTRY_JOB = "registry:refresh"  # HYPEWATCH_REGISTRY_REFRESH: cited trials' records fetched again
 ALERT_DELIVERY_SECONDS = 60.0
 JOBS_TABLE = SchedulerJob.__tablename__
 
@@ -70,6 +75,13 @@ def run_scheduled_crawl(source_name: str) -> None:
     if _active is None:
         raise SchedulerError("no scheduler is running in this process")
     _active.crawl(source_name)
+
+
+def run_registry_refresh() -> None:
+    """The job function APScheduler stores for the registry refresh."""
+    if _active is None:
+        raise SchedulerError("no scheduler is running in this process")
+    _active.refresh_registries()
 
 
 class HypewatchScheduler:
@@ -158,7 +170,10 @@ class HypewatchScheduler:
         scheduler = self._scheduler
         assert scheduler is not None, "jobs are synced once the scheduler is built"
         wanted = {JOB_PREFIX + s.name: s for s in self.sources.values() if s.enabled}
+        refresh = self.app.settings.registry_refresh if self.app.registry_clients else None
         for job in scheduler.get_jobs():
+            if job.id == REGISTRY_JOB and refresh is not None:
+                continue
             if job.id not in wanted:
                 logger.info("removing job %s (no longer an enabled source)", job.id)
                 job.remove()
@@ -174,6 +189,34 @@ class HypewatchScheduler:
                 scheduler.modify_job(job_id, **self._job_options())
             else:
                 scheduler.modify_job(job_id, **self._job_options())
+        if refresh is not None:
+            self._schedule(REGISTRY_JOB, run_registry_refresh, refresh, [], "refresh the trial registries' records")
+
+    def _schedule(self, job_id: str, function: Callable[..., None], cron: str, args: list, name: str) -> None:
+        scheduler = self._scheduler
+        assert scheduler is not None
+        try:
+            trigger = cron_trigger(cron)
+        except ValueError as exc:
+            raise SchedulerError(f"{name}: the schedule {cron!r} is not a crontab expression ({exc})") from None
+        existing = scheduler.get_job(job_id)
+        if existing is None:
+            scheduler.add_job(function, trigger=trigger, args=args, id=job_id, name=name, **self._job_options())
+        elif str(existing.trigger) != str(trigger):
+            scheduler.reschedule_job(job_id, trigger=trigger)
+            scheduler.modify_job(job_id, **self._job_options())
+
+    def refresh_registries(self) -> None:
+        """The registry job: cited trials without a fresh record are fetched again, and the pages
+        whose predictions their judgements move are scored again (`hypewatch trials refresh`)."""
+        if self.stopping.is_set():
+            return
+        try:
+            outcome, moved = refresh_trials(self.app)
+        except (StorageError, SQLAlchemyError) as exc:  # the next run tries again
+            logger.warning("scheduled registry refresh failed: %s", exc)
+            return
+        logger.info("scheduled registry refresh: %s, %d prediction(s) moved", outcome.to_dict(), moved)
 
     def crawl(self, source_name: str) -> CrawlSummary | None:
         source = self.sources.get(source_name)

@@ -68,6 +68,7 @@ class Settings:
     isrctn_url: str | None = DEFAULT_ISRCTN_URL  # the ISRCTN registry's query API base; None: never asked
     registry_rate: str = "20/minute"  # requests to each registry at most (a `limits` rate)
     registry_max_age: float = 7.0  # days before a cached registry record is fetched again
+    registry_refresh: str | None = "30 3 * * *"  # cron (UTC) of the scheduler's registry refresh; None: off
 
     @property
     def model_dir(self) -> Path:
@@ -115,6 +116,7 @@ class Settings:
             isrctn_url=_registry_url(environ, "HYPEWATCH_ISRCTN_URL", DEFAULT_ISRCTN_URL),
             registry_rate=_rate(environ, "HYPEWATCH_REGISTRY_RATE", "20/minute"),
             registry_max_age=_number(environ, "HYPEWATCH_REGISTRY_MAX_AGE", 7.0),
+            registry_refresh=_cron(environ, "HYPEWATCH_REGISTRY_REFRESH", "30 3 * * *"),
         )
 
 
@@ -141,6 +143,18 @@ def _registry_url(environ: Mapping[str, str], name: str = "HYPEWATCH_REGISTRY_UR
     if not re.fullmatch(r"https?://[^\s/?#]+(?:/[^\s?#]*)?", raw):
         raise ConfigError(f"{name} must be an http(s) base URL or {REGISTRY_OFF!r}, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _cron(environ: Mapping[str, str], name: str, default: str) -> str | None:
+    """A crontab expression (UTC; five fields, or six with seconds first), or None for `off`."""
+    raw = " ".join((environ.get(name) or default).split())
+    if raw.lower() == REGISTRY_OFF:
+        return None
+    # The fields' values are checked when the scheduler builds the trigger (APScheduler is not
+    # imported here: every command reads the settings).
+    if len(raw.split()) not in (5, 6):
+        raise ConfigError(f"{name} must be a crontab expression (5 fields) or {REGISTRY_OFF!r}, got {raw!r}")
+    return raw
 
 
 def _rate(environ: Mapping[str, str], name: str, default: str) -> str:

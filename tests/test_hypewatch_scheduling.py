@@ -176,3 +176,53 @@ def test_a_scheduled_crawl_evaluates_the_alert_rules_and_sends_what_fired(app, d
     assert runs[0].ok and events and all(e.status == "sent" for e in events)
     [message] = webhook_receiver.received()
     assert f"fired {len(events)} time(s)" in message.body["message"]
+
+
+def test_the_scheduler_refreshes_the_registry_records_on_its_own_schedule(settings, registry, tmp_path):
+    from hypewatch.app import Hypewatch
+    from hypewatch.scheduling import REGISTRY_JOB
+    from storage.models import TrialRecord
+    from tests.test_hypewatch_trials import STUDIES, WITHDRAWN, proven_page
+
+    app = Hypewatch(settings.with_overrides(registry_url=registry.base_url, registry_rate="100/second",
+                                            registry_refresh="*/2 * * * * *"))  # every 2 s
+    page = tmp_path / "page.txt"
+    page.write_text(proven_page(WITHDRAWN), encoding="utf-8")
+    registry.answer_all(503)  # down when the page is saved: its trial has no record yet
+    saved = app.save(app.check(str(page)))
+    registry.add(STUDIES[1])  # and back before the job runs
+    scheduler = HypewatchScheduler(app, [])
+    scheduler.start()
+    try:
+        with app.database.session() as session:  # stored beside the crawls' jobs, on its own schedule
+            assert session.get(SchedulerJob, REGISTRY_JOB) is not None
+
+        def fetched():
+            with app.database.session() as session:
+                return session.scalar(select(TrialRecord).where(TrialRecord.identifier == WITHDRAWN))
+        wait_for(fetched, 60, "the scheduled registry refresh")
+        # ... and the page citing it is scored again with its judgement (a withdrawn trial as proof).
+        wait_for(lambda: flagged(app, saved.version_id), 30, "the page's prediction to be grounded")
+    finally:
+        scheduler.stop()
+        app.database.close()
+
+
+def flagged(app, version_id: int) -> bool:
+    from storage.models import Prediction
+
+    with app.database.session() as session:
+        return any(p.flag_missing_trial_reference
+                   for p in session.scalars(select(Prediction).where(Prediction.version_id == version_id)))
+
+
+def test_no_registry_job_when_the_registries_are_off_or_its_schedule_is(app):
+    from hypewatch.scheduling import REGISTRY_JOB
+
+    scheduler = HypewatchScheduler(app, [])  # the tests' settings turn both registries off
+    scheduler.start()
+    try:
+        with app.database.session() as session:
+            assert session.get(SchedulerJob, REGISTRY_JOB) is None
+    finally:
+        scheduler.stop()
