@@ -63,6 +63,8 @@ def test_the_trial_registry_settings(tmp_path):
                                    "HYPEWATCH_REGISTRY_RATE": "5/second", "HYPEWATCH_REGISTRY_MAX_AGE": "1.5"})
     assert (local.registry_url, local.registry_rate, local.registry_max_age) == ("http://127.0.0.1:8081", "5/second", 1.5)
     assert Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_REGISTRY_URL": "OFF"}).registry_url is None
+    assert default.registry_refresh == "30 3 * * *"
+    assert Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), "HYPEWATCH_REGISTRY_REFRESH": "off"}).registry_refresh is None
 
 
 def test_the_isrctn_registry_setting(tmp_path):
@@ -77,7 +79,8 @@ def test_the_isrctn_registry_setting(tmp_path):
                                              ("HYPEWATCH_REGISTRY_URL", "clinicaltrials.gov"),
                                              ("HYPEWATCH_ISRCTN_URL", "www.isrctn.com"),
                                              ("HYPEWATCH_REGISTRY_RATE", "lots"),
-                                             ("HYPEWATCH_REGISTRY_MAX_AGE", "-1")])
+                                             ("HYPEWATCH_REGISTRY_MAX_AGE", "-1"),
+                                             ("HYPEWATCH_REGISTRY_REFRESH", "daily")])
 def test_bad_trial_registry_settings_are_config_errors(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_environ({"HYPEWATCH_HOME": str(tmp_path), name: value})
