@@ -29,14 +29,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import httpx
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from lxml import etree
 
 from classifier.references import ISRCTN
 from classifier.trials import parse_partial_date
-from hypewatch.trials import RegistryUnavailable
+from hypewatch.trials import PoliteClient, RegistryUnavailable
 from storage.trials import TrialEssentials
 
 if TYPE_CHECKING:
@@ -58,21 +55,16 @@ OVERRIDES = {"stopped": "TERMINATED", "terminated": "TERMINATED", "suspended": "
 RESULT_OUTPUTS = frozenset({"basicresults", "resultsarticle", "plainenglishresults", "otherunpublishedresults"})
 
 
-class IsrctnClient:
+class IsrctnClient(PoliteClient):
     """The ISRCTN query API, one trial per request, rate-limited."""
 
     kind = ISRCTN
+    accept = "application/xml"
 
     def __init__(self, base_url: str, *, user_agent: str, timeout: float, rate: str,
                  max_bytes: int = MAX_ANSWER_BYTES, transport: httpx.BaseTransport | None = None):
-        self.base_url = base_url.rstrip("/")
-        self.limit = parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.timeout = timeout
+        super().__init__(base_url, user_agent=user_agent, timeout=timeout, rate=rate, transport=transport)
         self.max_bytes = max_bytes
-        self.http = httpx.Client(headers={"User-Agent": user_agent, "Accept": "application/xml"},
-                                 timeout=timeout, follow_redirects=False, transport=transport)
-        self.requests = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IsrctnClient | None:
@@ -80,14 +72,6 @@ class IsrctnClient:
             return None
         return cls(settings.isrctn_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
                    rate=settings.registry_rate)
-
-    @property
-    def window_requests(self) -> int:
-        """How many requests the rate allows in one of its windows (20 for "20/minute")."""
-        return int(self.limit.amount)
-
-    def close(self) -> None:
-        self.http.close()
 
     def study(self, identifier: str) -> TrialEssentials:
         """The trial's essentials (`found` False when the registry has none); `RegistryUnavailable`
@@ -120,11 +104,6 @@ class IsrctnClient:
             if time.monotonic() > deadline:
                 raise RegistryUnavailable(f"answer took longer than {2 * self.timeout:g} s")
             yield chunk
-
-    def _wait_turn(self) -> None:
-        while not self.limiter.hit(self.limit, "isrctn"):
-            reset = self.limiter.get_window_stats(self.limit, "isrctn").reset_time
-            time.sleep(min(max(reset - time.time(), 0.05), 60.0))
 
 
 def essentials_of_answer(identifier: str, body: bytes, *, today: dt.date | None = None) -> TrialEssentials:

@@ -95,26 +95,23 @@ class ResolveOutcome:
         return {"asked": self.asked, "found": self.found, "not_found": self.not_found, "unverified": self.unverified}
 
 
-class RegistryClient:
-    """ClinicalTrials.gov API v2, one study per request, rate-limited."""
+class PoliteClient:
+    """What every registry client shares: one HTTP client with our user agent and timeout, never
+    following redirects, and a moving-window rate limit (`rate`, a `limits` rate) that each
+    request waits its turn under. Subclasses set `kind` and `accept` and ask for one trial in `study`."""
 
-    kind = NCT
+    kind: str
+    accept: str
 
     def __init__(self, base_url: str, *, user_agent: str, timeout: float, rate: str,
                  transport: httpx.BaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
         self.limit = parse(rate)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.http = httpx.Client(headers={"User-Agent": user_agent, "Accept": "application/json"},
+        self.timeout = timeout
+        self.http = httpx.Client(headers={"User-Agent": user_agent, "Accept": self.accept},
                                  timeout=timeout, follow_redirects=False, transport=transport)
         self.requests = 0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RegistryClient | None:
-        if settings.registry_url is None:
-            return None
-        return cls(settings.registry_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-                   rate=settings.registry_rate)
 
     @property
     def window_requests(self) -> int:
@@ -123,6 +120,25 @@ class RegistryClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def _wait_turn(self) -> None:
+        while not self.limiter.hit(self.limit, self.kind):
+            reset = self.limiter.get_window_stats(self.limit, self.kind).reset_time
+            time.sleep(min(max(reset - time.time(), 0.05), 60.0))
+
+
+class RegistryClient(PoliteClient):
+    """ClinicalTrials.gov API v2, one study per request, rate-limited."""
+
+    kind = NCT
+    accept = "application/json"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistryClient | None:
+        if settings.registry_url is None:
+            return None
+        return cls(settings.registry_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
+                   rate=settings.registry_rate)
 
     def study(self, nct_id: str) -> TrialEssentials:
         """The study's essentials (`found` False on a 404); `RegistryUnavailable` for any other answer."""
@@ -140,12 +156,6 @@ class RegistryClient:
             return essentials_of_study(nct_id, response.json())
         except (ValueError, TypeError, AttributeError) as exc:
             raise RegistryUnavailable(f"not a study record: {exc}") from None
-
-    def _wait_turn(self) -> None:
-        while not self.limiter.hit(self.limit, "registry"):
-            reset = self.limiter.get_window_stats(self.limit, "registry").reset_time
-            time.sleep(min(max(reset - time.time(), 0.05), 60.0))
-
 
 def essentials_of_study(nct_id: str, study: Mapping[str, Any]) -> TrialEssentials:
     """The cache's essentials of one API v2 study object."""
