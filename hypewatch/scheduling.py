@@ -178,23 +178,15 @@ class HypewatchScheduler:
                 logger.info("removing job %s (no longer an enabled source)", job.id)
                 job.remove()
         for job_id, source in wanted.items():
-            trigger = cron_trigger(source.schedule)
-            existing = scheduler.get_job(job_id)
-            if existing is None:
-                scheduler.add_job(run_scheduled_crawl, trigger=trigger, args=[source.name], id=job_id,
-                                        name=f"crawl {source.name}", **self._job_options())
-            elif str(existing.trigger) != str(trigger):
-                logger.info("schedule of %s changed to %s", source.name, source.schedule)
-                scheduler.reschedule_job(job_id, trigger=trigger)
-                scheduler.modify_job(job_id, **self._job_options())
-            else:
-                scheduler.modify_job(job_id, **self._job_options())
+            self._schedule(job_id, run_scheduled_crawl, source.schedule, [source.name], f"crawl {source.name}")
         if refresh is not None:
             self._schedule(REGISTRY_JOB, run_registry_refresh, refresh, [], "refresh the trial registries' records")
 
     def _schedule(self, job_id: str, function: Callable[..., None], cron: str, args: list, name: str) -> None:
+        """Store the job, or bring a stored one to this schedule and the job options; a job whose
+        schedule did not change keeps its next run time."""
         scheduler = self._scheduler
-        assert scheduler is not None
+        assert scheduler is not None, "jobs are synced once the scheduler is built"
         try:
             trigger = cron_trigger(cron)
         except ValueError as exc:
@@ -202,9 +194,11 @@ class HypewatchScheduler:
         existing = scheduler.get_job(job_id)
         if existing is None:
             scheduler.add_job(function, trigger=trigger, args=args, id=job_id, name=name, **self._job_options())
-        elif str(existing.trigger) != str(trigger):
+            return
+        if str(existing.trigger) != str(trigger):
+            logger.info("schedule of %s changed to %s", name, cron)
             scheduler.reschedule_job(job_id, trigger=trigger)
-            scheduler.modify_job(job_id, **self._job_options())
+        scheduler.modify_job(job_id, **self._job_options())
 
     def refresh_registries(self) -> None:
         """The registry job: cited trials without a fresh record are fetched again, and the pages
