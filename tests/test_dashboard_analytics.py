@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 import sql_twins as twins
 
+from classifier.signals import SIGNALS
 from dashboard import analytics
 from dashboard.crawl_runs import newest_seen
-from dashboard.facts import CODES, DERIVED, FactStore, read_stamp
+from dashboard.facts import CODES, DERIVED, Facts, FactStore, Stamp, read_stamp
 from dashboard.filters import DOMAIN_SORTS, ArticleFilters
 from dashboard.serialise import prediction_dict
 from hypewatch.app import Hypewatch
@@ -162,3 +164,36 @@ def test_a_foreign_or_damaged_snapshot_is_ignored(dashboard_dataset, writable_da
         _same_facts(damaged.current(session, read_stamp(session)), FactStore().current(session, read_stamp(session)))
         assert damaged.origin == "database"
     copy.close()
+
+
+def _facts_rows(ids, *, hype=10.0, labelled=False, last_seen=1.0e9):
+    """Rows shaped as `facts._row_select` reads them, for merging without a database."""
+    k = len(SIGNALS)
+    return [(i, f"d{i % 3}.example", None, 20000, last_seen, True, hype, 0.9, *([False] * k), *([0.2] * k),
+             labelled, i) for i in ids]
+
+
+def test_a_merge_appends_new_pages_in_place_and_never_changes_a_shown_snapshot():
+    """New pages go past the end of each column's memory (no copy of a million rows); a changed held
+    row copies only its columns; every snapshot already shown keeps its values, whatever merges follow."""
+    stamp = Stamp(0, 0, 0, 0, (0, 0), 0)
+    first = Facts.from_rows(_facts_rows(range(1, 101)), ["d0.example", "d1.example", "d2.example"], {}, stamp)
+    assert len(first.week_code) == 100  # a derived column made before the merges: carried over like the others
+    second = first.merged(_facts_rows(range(101, 111)), stamp, {})
+    third = second.merged(_facts_rows(range(111, 121)), stamp, {})
+    assert len(first) == 100 and len(second) == 110 and len(third) == 120
+    assert np.shares_memory(second.hype, third.hype) and np.shares_memory(second.week_code, third.week_code)
+    assert second.page_id.tolist() == list(range(1, 111)) and third.page_id.tolist() == list(range(1, 121))
+
+    relabelled = third.merged(_facts_rows([5], labelled=True, hype=90.0), stamp, {})
+    assert not np.shares_memory(third.hype, relabelled.hype)  # a held row changed: its columns are copied
+    assert np.shares_memory(third.domain, relabelled.domain)  # and only those
+    assert relabelled.hype[4] == 90.0 and relabelled.labelled[4]
+    assert third.hype[4] == 10.0 and not third.labelled[4] and not second.labelled[4]
+    assert relabelled.week_code.tolist() == ((relabelled.day.astype(np.int64) - 1) // 7 * CODES
+                                             + relabelled.code).tolist()
+
+    branch = second.merged(_facts_rows(range(121, 126), hype=55.0), stamp, {})  # from an older snapshot
+    assert third.hype.tolist() == [10.0] * 120 and len(branch) == 115 and branch.hype[-1] == 55.0
+    relabelled.rewritten("last_seen", np.array([0]), np.array([2.0e9]))
+    assert relabelled.last_seen[0] == 2.0e9 and third.last_seen[0] == 1.0e9
