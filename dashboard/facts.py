@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -121,6 +121,20 @@ def flag_bit(j: int) -> int:
     return 1 << (1 + j)
 
 
+def _room(rows: int) -> int:
+    """Rows of memory for a column of `rows`: a quarter more, so many crawls append before a copy."""
+    return rows + max(rows // 4, 1024)
+
+
+def _derived(compute: Callable[[Facts], np.ndarray]) -> cached_property:
+    """A derived column, made when first needed (a few milliseconds), in memory with room to grow."""
+    def made(facts: Facts) -> np.ndarray:
+        return facts._kept(compute.__name__, compute(facts))
+
+    made.__doc__ = compute.__doc__
+    return cached_property(made)
+
+
 class Facts:
     """One immutable snapshot of the arrays, one row per page in page id order; `FactStore` swaps
     in a new one when data changes."""
@@ -148,7 +162,11 @@ class Facts:
         self.domains = domains
         for name, column in columns.items():
             setattr(self, name, column)  # the columns, and derived ones carried over by a merge
-        self._memory = memory or {}
+        # Each column in memory with room to grow (one copy when made, so no merge has to copy it).
+        self._memory = memory if memory is not None else {
+            name: _Column(column, len(column), room=_room(len(column))) for name, column in columns.items()}
+        for name, column_memory in self._memory.items():
+            setattr(self, name, column_memory.view())
         if like is not None and len(like.domains) == len(domains):  # domains are only ever added
             self.domain_index, self.domain_rank = like.domain_index, like.domain_rank
             return
@@ -194,33 +212,33 @@ class Facts:
         return len(self.page_id)
 
     # Derived columns the figures group by, made when first needed (a few milliseconds each).
-    @cached_property
+    @_derived
     def hype_relevant(self) -> np.ndarray:
         """The hype score of relevant rows, 0 for the others (what means of hype add up)."""
         return np.where(self.relevant, self.hype, 0.0)
 
-    @cached_property
+    @_derived
     def week(self) -> np.ndarray:
         """Weeks (Monday to Sunday) since 0001-01-01, a Monday: the week of ordinal day d is (d - 1) // 7."""
         return (self.day.astype(np.int64) - 1) // 7
 
-    @cached_property
+    @_derived
     def week_code(self) -> np.ndarray:
         return self.week * CODES + self.code
 
-    @cached_property
+    @_derived
     def code_key(self) -> np.ndarray:
         return self.code.astype(np.int64)
 
-    @cached_property
+    @_derived
     def domain_key(self) -> np.ndarray:
         return self.domain.astype(np.int64) * CODES + self.code
 
-    @cached_property
+    @_derived
     def source_group(self) -> np.ndarray:
         return np.maximum(self.source, 0)
 
-    @cached_property
+    @_derived
     def source_key(self) -> np.ndarray:
         return self.source_group.astype(np.int64) * CODES + self.code
 
@@ -316,6 +334,10 @@ class Facts:
         order = np.argsort(columns["page_id"], kind="stable")
         return Facts({name: column[order] for name, column in columns.items()}, fresh.domains, fresh.sources, stamp)
 
+    def _kept(self, name: str, values: np.ndarray) -> np.ndarray:
+        self._memory[name] = _Column(values, len(values), room=_room(len(values)))
+        return self._memory[name].view()
+
     def rewritten(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
         """Set `values` at `rows` of one column, for a snapshot not yet shown to anyone (the
         memory it shares with earlier snapshots is copied first)."""
@@ -358,7 +380,7 @@ class _Column:
         changes = len(rows) > 0 and not np.array_equal(self.data[rows], values)
         target = self
         if changes or total > len(self.data):
-            target = _Column(self.data, n, room=total + max(total // 4, 1024))
+            target = _Column(self.data, n, room=_room(total))
         if changes:
             target.data[rows] = values
         target.data[n:total] = appended
