@@ -66,12 +66,9 @@ class IsrctnClient(PoliteClient):
         super().__init__(base_url, user_agent=user_agent, timeout=timeout, rate=rate, transport=transport)
         self.max_bytes = max_bytes
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> IsrctnClient | None:
-        if settings.isrctn_url is None:
-            return None
-        return cls(settings.isrctn_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-                   rate=settings.registry_rate)
+    @staticmethod
+    def configured_url(settings: Settings) -> str | None:
+        return settings.isrctn_url
 
     def study(self, identifier: str) -> TrialEssentials:
         """The trial's essentials (`found` False when the registry has none); `RegistryUnavailable`

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import httpx
 from limits import parse
@@ -118,6 +118,18 @@ class PoliteClient:
         """How many requests the rate allows in one of its windows (20 for "20/minute")."""
         return int(self.limit.amount)
 
+    @staticmethod
+    def configured_url(settings: Settings) -> str | None:
+        """The registry's base URL in `settings` (None: looking it up is turned off)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self | None:
+        url = cls.configured_url(settings)
+        if url is None:
+            return None
+        return cls(url, user_agent=settings.user_agent, timeout=settings.fetch_timeout, rate=settings.registry_rate)
+
     def close(self) -> None:
         self.http.close()
 
@@ -133,12 +145,9 @@ class RegistryClient(PoliteClient):
     kind = NCT
     accept = "application/json"
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RegistryClient | None:
-        if settings.registry_url is None:
-            return None
-        return cls(settings.registry_url, user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-                   rate=settings.registry_rate)
+    @staticmethod
+    def configured_url(settings: Settings) -> str | None:
+        return settings.registry_url
 
     def study(self, nct_id: str) -> TrialEssentials:
         """The study's essentials (`found` False on a 404); `RegistryUnavailable` for any other answer."""
