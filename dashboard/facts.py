@@ -160,9 +160,8 @@ class Facts:
         self.stamp = stamp
         self.sources = sources
         self.domains = domains
-        for name, column in columns.items():
-            setattr(self, name, column)  # the columns, and derived ones carried over by a merge
-        # Each column in memory with room to grow (one copy when made, so no merge has to copy it).
+        # Each column in memory with room to grow (one copy when made, so no merge has to copy it);
+        # a merge hands over the memory it wrote, derived columns included, and `columns` is not read.
         self._memory = memory if memory is not None else {
             name: _Column(column, len(column), room=_room(len(column))) for name, column in columns.items()}
         for name, column_memory in self._memory.items():
@@ -308,12 +307,9 @@ class Facts:
         if len(added) and len(self) and fresh.page_id[added].min() < self.page_id[-1]:
             return self._sorted_with(fresh, at, held, added, stamp)  # an id below the newest held: sort again
         names = [*COLUMNS, *(name for name in DERIVED if name in self.__dict__)]  # derived: carried over, not made again
-        columns, memory = {}, {}
-        for name in names:
-            memory[name] = self._column_memory(name).merged(at[held], getattr(fresh, name)[held],
-                                                             getattr(fresh, name)[added])
-            columns[name] = memory[name].view()
-        return Facts(columns, new_domains, sources, stamp, memory=memory, like=self)
+        memory = {name: self._column_memory(name).merged(at[held], getattr(fresh, name)[held], getattr(fresh, name)[added])
+                  for name in names}
+        return Facts({}, new_domains, sources, stamp, memory=memory, like=self)
 
     def _column_memory(self, name: str) -> _Column:
         column = getattr(self, name)
@@ -515,7 +511,7 @@ class FactStore:
 
 
 def _restamped(facts: Facts, stamp: Stamp) -> Facts:
-    return Facts(facts.columns(), facts.domains, facts.sources, stamp, memory=dict(facts._memory), like=facts)
+    return Facts({}, facts.domains, facts.sources, stamp, memory=dict(facts._memory), like=facts)
 
 
 __all__ = ["Facts", "FactStore", "Stamp", "read_stamp"]

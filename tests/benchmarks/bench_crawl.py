@@ -232,12 +232,17 @@ def main() -> None:
             shutil.copytree(model_dir, home / "models")
 
         def settings_for(run: int) -> Settings:
-            return Settings.from_environ({
+            """Run `run`'s settings, its database created and migrated (as every crawl but a database's first finds it)."""
+            settings = Settings.from_environ({
                 "HYPEWATCH_HOME": str(home), "HYPEWATCH_SEEDS": str(ROOT / "seeds"),
                 "HYPEWATCH_DATABASE_URL": args.database_url or f"sqlite:///{Path(tmp) / f'bench-{run}.db'}",
                 "HYPEWATCH_EXTRACTION_PROCESSES": str(args.extraction_processes), "HYPEWATCH_REGISTRY_URL": "off",
                 "HYPEWATCH_ISRCTN_URL": "off",
             })
+            database = Hypewatch(settings).database
+            database.ensure_schema()
+            database.close()
+            return settings
 
         if not (home / "models" / "current").exists():
             print("bench_crawl: no model to copy; training one (a few minutes)...", file=sys.stderr)
@@ -245,16 +250,10 @@ def main() -> None:
         server = serve(pages)
         url = f"http://127.0.0.1:{server.server_address[1]}"
         alone, crawls = [trafilatura_alone(pages)], []
-        for run in range(args.repeat + 1):  # the timed runs, then one whose memory is sampled
-            settings = settings_for(run)
-            database = Hypewatch(settings).database
-            database.ensure_schema()  # a crawl's database exists but the first time
-            database.close()
-            if run == args.repeat:
-                memory_run = pipeline(pages, settings, url, sample_memory=True)
-                break
-            crawls.append(pipeline(pages, settings, url))
+        for run in range(args.repeat):
+            crawls.append(pipeline(pages, settings_for(run), url))
             alone.append(trafilatura_alone(pages))
+        memory_run = pipeline(pages, settings_for(args.repeat), url, sample_memory=True)  # untimed
         server.shutdown()
     for run, crawl in enumerate(crawls):  # against trafilatura alone just before and after
         baseline = (alone[run]["pages_per_s"] + alone[run + 1]["pages_per_s"]) / 2
