@@ -5,7 +5,12 @@
     ...the excerpt exactly as the search tool returned it...
     __END_OF_EXCERPT__
 
+    python3 seeds/real/collect.py restore --url URL --query QUERY <<'__END_OF_EXCERPT__'
+    ...                                         # like add, but only for a page already recorded
+    __END_OF_EXCERPT__
     python3 seeds/real/collect.py status        # how many texts are present, missing or mismatched
+    python3 seeds/real/collect.py worklist --parts 4 --out DIR
+                                                # the missing texts, grouped by query, in DIR/chunk<i>.jsonl
 
 The excerpt's text goes to `texts/<id>.txt` (git-ignored: third-party text is never committed);
 its record (id, URL, site, query, hash of the normalised text) goes to `pages.jsonl`, which is
@@ -60,7 +65,9 @@ def records() -> list[dict]:
     return [json.loads(line) for line in PAGES.read_text().splitlines() if line.strip()]
 
 
-def add(url: str, query: str, collector: str, text: str) -> str:
+def add(url: str, query: str, collector: str, text: str, *, restore_only: bool = False) -> str:
+    """Save an excerpt (`saved`), or restore a recorded one whose hash matches (`restored`). With
+    `restore_only`, a page without a record is refused, so re-collecting never adds a page."""
     if not urlsplit(url).scheme.startswith("http"):
         return "refused: not an http(s) URL"
     if held_out(url):
@@ -82,6 +89,8 @@ def add(url: str, query: str, collector: str, text: str) -> str:
                 return f"duplicate: {pid} already collected"
             path.write_text(text + "\n", encoding="utf-8")
             return f"restored: {pid}"
+        if restore_only:
+            return f"refused: {url.strip()} has no record in {PAGES.name} (restore adds no page)"
         site = site_of(url)
         if sum(r["site"] == site for r in known.values()) >= MAX_PER_SITE:
             return f"refused: already {MAX_PER_SITE} pages from {site}"
@@ -106,6 +115,28 @@ def status() -> str:
             f"{mismatched} with a different hash")
 
 
+def missing_ids() -> set[str]:
+    present = {path.stem for path in TEXTS.glob("*.txt")} if TEXTS.exists() else set()
+    return {r["id"] for r in records() if r["id"] not in present
+            or text_hash((TEXTS / f"{r['id']}.txt").read_text(encoding="utf-8")) != r["sha256"]}
+
+
+def worklist(parts: int, out: Path) -> str:
+    """Write the missing (or altered) texts' URLs, grouped by the query that found them, split
+    round-robin into `parts` files `chunk<i>.jsonl` of {"query", "urls"}: one per re-collecting helper."""
+    missing = missing_ids()
+    by_query: dict[str, list[str]] = {}
+    for r in records():
+        if r["id"] in missing:
+            by_query.setdefault(r["query"], []).append(r["url"])
+    queries = list(by_query.items())
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(parts):
+        lines = [json.dumps({"query": q, "urls": urls}, ensure_ascii=False) for q, urls in queries[i::parts]]
+        (out / f"chunk{i}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return f"{len(missing)} texts to re-collect, {len(queries)} queries, in {parts} chunk files under {out}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,12 +144,25 @@ def main() -> int:
     a.add_argument("--url", required=True)
     a.add_argument("--query", required=True)
     a.add_argument("--collector", required=True)
+    r = sub.add_parser("restore")
+    r.add_argument("--url", required=True)
+    r.add_argument("--query", required=True)
     sub.add_parser("status")
+    w = sub.add_parser("worklist")
+    w.add_argument("--parts", type=int, default=4)
+    w.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if args.command == "add":
-        message = add(args.url, args.query, args.collector, sys.stdin.read())
+    if args.command in ("add", "restore"):
+        restoring = args.command == "restore"
+        message = add(args.url, args.query, "recollect" if restoring else args.collector, sys.stdin.read(),
+                      restore_only=restoring)
         print(message)
         return 0 if message.startswith(("saved", "restored", "duplicate")) else 1
+    if args.command == "worklist":
+        if args.parts < 1:
+            parser.error("--parts must be at least 1")
+        print(worklist(args.parts, args.out))
+        return 0
     print(status())
     return 0
 
