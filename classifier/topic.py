@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 # Multiple sclerosis in the corpus's languages, and the abbreviations that name it beside a
-# cell treatment (checked case-sensitively: "MS", "SM", "EM", "SEP", "РС").
+# cell treatment (checked case-sensitively: "MS", "SM", "EM", "SEP", "РС", Bulgarian "МС").
 _MS_WORDS = (
     r"multiple[nr]? sklero\w*|multiple sclerose|sclerosis multiplex|multiple sclerosis|multipla skleroz\w*|"
     r"multipl skleroz\w*|esclerosis m[uú]ltiple|esclerose m[uú]ltipla|scl[ée]rose en plaques|sclerosi multipla|"
@@ -22,14 +22,14 @@ _MS_WORDS = (
     r"relapsing[- ]remitting|rrms|spms|ppms|demyelinating disease")
 # Arabic and CJK words take prefixes or sit between other letters: matched without word boundaries.
 _MS = re.compile(rf"\b(?:{_MS_WORDS})|多发性硬化|多發性硬化|多発性硬化|التصلب (?:العصبي )?المتعدد", re.IGNORECASE)
-_MS_ABBREVIATION = re.compile(r"\b(?:MS|SM|EM|SEP|РС)\b")
+_MS_ABBREVIATION = re.compile(r"\b(?:MS|SM|EM|SEP|РС|МС)\b")
 
 _CELL_WORDS = (
     r"stem[- ]?cells?|a?hsct|hscts|msc|mscs|mesenchym\w*|mesenquim\w*|mezenchym\w*|umbilical cord|cord tissue|"
     r"exosom\w*|secretome|svf|stromal vascular|bone marrow transplant\w*|cell therap\w*|cell[- ]based|"
-    r"regenerative medicine|stammzell\w*|blutstammzell\w*|c[ée]lulas?[- ](?:madre|tronco|estaminais)|"
+    r"regenerative medicine|c[ée]lulas?[- ](?:madre|tronco|estaminais)|"
     r"cellules? souches?|cellul[ae] staminal\w*|staminal\w*|kom[oó]r\w* macierzyst\w*|macierzyst\w*|"
-    r"stamcel\w*|kök hücre\w*|kmenov\w* buň\w*|stamcell\w*|stamceller?|βλαστοκύτταρ\w*|"
+    r"kök hücre\w*|kmenov\w* buň\w*|βλαστοκύτταρ\w*|"
     r"стволов\w*|трансплантаци\w* (?:костного мозга|гемопоэтических)|трансплантаці\w*|гемопоэтическ\w*|"
     r"autologous (?:haemato|hemato)poietic|(?:haemato|hemato)poietic stem|h[ae]matopoy\w*|h[ée]matopo[iï][ée]ti\w*|"
     r"ematopoietic\w*|h[äa]matopoet\w*|hematopoetyczn\w*|hematopoetick\w*|гемопоэтическ\w*|гемопоетичн\w*|"
@@ -39,9 +39,11 @@ _CELL_WORDS = (
     r"autogreffe\w*|greffe de cellules|autotrapiant\w*|autotrasplant\w*|autotransplant\w*|"
     r"zelltherapi\w*|vorläuferzell\w*|th[ée]rapie cellulaire|terapia cel+ular\w*|terapi[ae] cellulare|"
     r"terapia komórkow\w*|celtherapie|hücre tedavi\w*|клеточн\w* терапи\w*|клітинн\w* терапі\w*|"
-    r"мезенхимальн\w*|мезенхімальн\w*|стовбуров\w*|cellules progénitrices|cellule progenitrici|"
+    r"мезенхим\w*|мезенхім\w*|стовбуров\w*|cellules progénitrices|cellule progenitrici|"
     r"בתאי גזע|תאי גזע|줄기세포")
-_CELL = re.compile(rf"\b(?:{_CELL_WORDS})|干细胞|幹細胞|الخلايا الجذعية|خلايا جذعية", re.IGNORECASE)
+# Arabic and CJK words, and the Germanic stem-cell words that sit inside compounds
+# ("Blodstamcellstransplantation", "Eigenblutstammzellen"), are matched without word boundaries.
+_CELL = re.compile(rf"\b(?:{_CELL_WORDS})|stamcel|stammzell|干细胞|幹細胞|الخلايا الجذعية|خلايا جذعية", re.IGNORECASE)
 
 
 def mentions_ms(text: str) -> bool:

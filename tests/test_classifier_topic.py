@@ -22,6 +22,9 @@ from classifier.topic import mentions_topic
     "多发性硬化的干细胞治疗",
     "多発性硬化症に対する幹細胞移植",
     "علاج التصلب المتعدد بالخلايا الجذعية",
+    "Blodstamcellstransplantation vid multipel skleros",
+    "Eigenblutstammzellen gegen Multiple Sklerose",
+    "лечението на болните с МС с мезенхимни клетки",
 ])
 def test_pages_naming_both_topics_are_found(text):
     assert mentions_topic(text)
