@@ -59,6 +59,16 @@ def test_a_missing_text_is_listed_by_query_and_restored_only_when_its_hash_match
     assert "0 missing" in _run(real, "status").stdout
 
 
+def test_a_text_that_is_not_utf8_counts_as_altered_and_is_listed_again(tmp_path):
+    real = _layout(tmp_path)
+    _run(real, "add", "--url", "https://clinic.example/ms", "--query", "stem cells MS", "--collector", "t",
+         text=EXCERPT)
+    next((real / "texts").glob("*.txt")).write_bytes(b"\xff\xfe not text")
+    status = _run(real, "status")
+    assert status.returncode == 0 and status.stdout.strip().endswith("1 with a different hash"), status.stderr
+    assert _run(real, "worklist", "--out", str(tmp_path / "work")).stdout.startswith("1 texts to re-collect")
+
+
 def test_restore_never_adds_a_page(tmp_path):
     real = _layout(tmp_path)
     refused = _run(real, "restore", "--url", "https://new.example/page", "--query", "q", text=EXCERPT)

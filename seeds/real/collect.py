@@ -102,33 +102,33 @@ def add(url: str, query: str, collector: str, text: str, *, restore_only: bool =
         return f"saved: {pid} ({site}, {len(text)} chars; {len(known) + 1} pages in all)"
 
 
+def _text_state(record: dict) -> str:
+    """"present", "missing" or "altered" (a different hash, or not UTF-8): the record's text."""
+    path = TEXTS / f"{record['id']}.txt"
+    if not path.exists():
+        return "missing"
+    try:
+        return "present" if text_hash(path.read_text(encoding="utf-8")) == record["sha256"] else "altered"
+    except UnicodeDecodeError:
+        return "altered"
+
+
 def status() -> str:
     rows = records()
-    present = mismatched = 0
-    for r in rows:
-        path = TEXTS / f"{r['id']}.txt"
-        if path.exists():
-            present += 1
-            mismatched += text_hash(path.read_text(encoding="utf-8")) != r["sha256"]
+    states = [_text_state(r) for r in rows]
+    present, altered = states.count("present"), states.count("altered")
     sites = len({r["site"] for r in rows})
-    return (f"{len(rows)} pages from {sites} sites; {present} texts present, {len(rows) - present} missing, "
-            f"{mismatched} with a different hash")
-
-
-def missing_ids() -> set[str]:
-    present = {path.stem for path in TEXTS.glob("*.txt")} if TEXTS.exists() else set()
-    return {r["id"] for r in records() if r["id"] not in present
-            or text_hash((TEXTS / f"{r['id']}.txt").read_text(encoding="utf-8")) != r["sha256"]}
+    return (f"{len(rows)} pages from {sites} sites; {present + altered} texts present, "
+            f"{states.count('missing')} missing, {altered} with a different hash")
 
 
 def worklist(parts: int, out: Path) -> str:
     """Write the missing (or altered) texts' URLs, grouped by the query that found them, split
     round-robin into `parts` files `chunk<i>.jsonl` of {"query", "urls"}: one per re-collecting helper."""
-    missing = missing_ids()
+    missing = [r for r in records() if _text_state(r) != "present"]
     by_query: dict[str, list[str]] = {}
-    for r in records():
-        if r["id"] in missing:
-            by_query.setdefault(r["query"], []).append(r["url"])
+    for r in missing:
+        by_query.setdefault(r["query"], []).append(r["url"])
     queries = list(by_query.items())
     out.mkdir(parents=True, exist_ok=True)
     for i in range(parts):
