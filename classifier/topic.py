@@ -25,7 +25,9 @@ _MS = re.compile(rf"\b(?:{_MS_WORDS})|多发性硬化|多發性硬化|多発性�
 _MS_ABBREVIATION = re.compile(r"\b(?:MS|SM|EM|SEP|РС|МС)\b")
 
 _CELL_WORDS = (
-    r"stem[- ]?cells?|a?hsct|hscts|msc|mscs|mesenchym\w*|mesenquim\w*|mezenchym\w*|umbilical cord|cord tissue|"
+    r"stem[- ]?cells?|a?hsct|hscts|msc|mscs|m[eé]senchym\w*|mesenquim\w*|mezenchym\w*|umbilical cord|cord tissue|"
+    r"cord[oó]n umbilical|cordão umbilical|cordon ombilical|cordone ombelicale|nabelschnur\w*|"
+    r"cellular therap\w*|cellular treatments?|neural precursor cells?|"
     r"exosom\w*|secretome|svf|stromal vascular|bone marrow transplant\w*|cell therap\w*|cell[- ]based|"
     r"regenerative medicine|c[ée]lulas?[- ](?:madre|tronco|estaminais)|"
     r"cellules? souches?|cellul[ae] staminal\w*|staminal\w*|kom[oó]r\w* macierzyst\w*|macierzyst\w*|"

@@ -25,6 +25,10 @@ from classifier.topic import mentions_topic
     "Blodstamcellstransplantation vid multipel skleros",
     "Eigenblutstammzellen gegen Multiple Sklerose",
     "лечението на болните с МС с мезенхимни клетки",
+    "FAQ: MS and cellular therapy at our centre",
+    "Neural precursor cells given into the spinal fluid in progressive MS",
+    "Les cellules mésenchymateuses et la sclérose en plaques",
+    "células de cordón umbilical para la esclerosis múltiple",
 ])
 def test_pages_naming_both_topics_are_found(text):
     assert mentions_topic(text)
