@@ -155,16 +155,15 @@ class Facts:
     domain_index: dict[str, int]
     domain_rank: np.ndarray  # each domain's place in alphabetical order
 
-    def __init__(self, columns: dict[str, np.ndarray], domains: list[str], sources: dict[str, int], stamp: Stamp,
-                 *, memory: dict[str, _Column] | None = None, like: Facts | None = None):
+    def __init__(self, memory: dict[str, _Column], domains: list[str], sources: dict[str, int], stamp: Stamp,
+                 *, like: Facts | None = None):
+        """Facts over columns already in memory: a merge hands over the memory it wrote (derived
+        columns included), a restamp the memory it shares. `from_columns` puts new columns there."""
         self.stamp = stamp
         self.sources = sources
         self.domains = domains
-        # Each column in memory with room to grow (one copy when made, so no merge has to copy it);
-        # a merge hands over the memory it wrote, derived columns included, and `columns` is not read.
-        self._memory = memory if memory is not None else {
-            name: _Column(column, len(column), room=_room(len(column))) for name, column in columns.items()}
-        for name, column_memory in self._memory.items():
+        self._memory = memory
+        for name, column_memory in memory.items():
             setattr(self, name, column_memory.view())
         if like is not None and len(like.domains) == len(domains):  # domains are only ever added
             self.domain_index, self.domain_rank = like.domain_index, like.domain_rank
@@ -173,6 +172,13 @@ class Facts:
         order = np.argsort(np.array(domains, dtype=object)) if domains else np.array([], dtype=np.int64)
         self.domain_rank = np.empty(len(domains), dtype=np.int32)
         self.domain_rank[order] = np.arange(len(domains), dtype=np.int32)
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray], domains: list[str], sources: dict[str, int],
+                     stamp: Stamp) -> Facts:
+        """Each column in memory with room to grow (one copy when made, so no merge has to copy it)."""
+        memory = {name: _Column(column, len(column), room=_room(len(column))) for name, column in columns.items()}
+        return cls(memory, domains, sources, stamp)
 
     @classmethod
     def from_rows(cls, rows: Sequence, domains: list[str], sources: dict[str, int], stamp: Stamp) -> Facts:
@@ -205,7 +211,7 @@ class Facts:
             "margin": np.where(relevant, np.minimum(relevance_margin, signal_margin), relevance_margin),
             "code": code,
         }
-        return cls({name: column[order] for name, column in columns.items()}, domains, sources, stamp)
+        return cls.from_columns({name: column[order] for name, column in columns.items()}, domains, sources, stamp)
 
     def __len__(self) -> int:
         return len(self.page_id)
@@ -279,7 +285,7 @@ class Facts:
         if any(len(c) != n for c in columns.values()) or (n and int(columns["domain"].max()) >= len(domains)):
             logger.warning("ignoring the dashboard's figures snapshot %s: its columns do not match", path)
             return None
-        return cls(columns, domains, sources, stamp)
+        return cls.from_columns(columns, domains, sources, stamp)
 
     def positions(self, page_ids) -> np.ndarray:
         """Row of each page id, or -1 for ids not held."""
@@ -309,7 +315,7 @@ class Facts:
         names = [*COLUMNS, *(name for name in DERIVED if name in self.__dict__)]  # derived: carried over, not made again
         memory = {name: self._column_memory(name).merged(at[held], getattr(fresh, name)[held], getattr(fresh, name)[added])
                   for name in names}
-        return Facts({}, new_domains, sources, stamp, memory=memory, like=self)
+        return Facts(memory, new_domains, sources, stamp, like=self)
 
     def _column_memory(self, name: str) -> _Column:
         column = getattr(self, name)
@@ -328,7 +334,8 @@ class Facts:
 
         columns = {name: overlay(getattr(self, name), getattr(fresh, name)) for name in COLUMNS}
         order = np.argsort(columns["page_id"], kind="stable")
-        return Facts({name: column[order] for name, column in columns.items()}, fresh.domains, fresh.sources, stamp)
+        return Facts.from_columns({name: column[order] for name, column in columns.items()}, fresh.domains,
+                                  fresh.sources, stamp)
 
     def _kept(self, name: str, values: np.ndarray) -> np.ndarray:
         self._memory[name] = _Column(values, len(values), room=_room(len(values)))
@@ -511,7 +518,7 @@ class FactStore:
 
 
 def _restamped(facts: Facts, stamp: Stamp) -> Facts:
-    return Facts({}, facts.domains, facts.sources, stamp, memory=dict(facts._memory), like=facts)
+    return Facts(dict(facts._memory), facts.domains, facts.sources, stamp, like=facts)
 
 
 __all__ = ["Facts", "FactStore", "Stamp", "read_stamp"]
