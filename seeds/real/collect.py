@@ -103,7 +103,7 @@ def add(url: str, query: str, collector: str, text: str, *, restore_only: bool =
 
 
 def _text_state(record: dict) -> str:
-    """"present", "missing" or "altered" (a different hash, or not UTF-8): the record's text."""
+    """The state of the record's text: "present", "missing" or "altered" (another hash, or not UTF-8)."""
     path = TEXTS / f"{record['id']}.txt"
     if not path.exists():
         return "missing"
