@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import gzip
 import itertools
 import json
@@ -887,8 +888,12 @@ def probe_report() -> Iterator[dict[str, dict]]:
 
     figures: dict[str, dict] = {}
     yield figures
-    if figures:
-        PROBE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    if not figures:
+        return
+    PROBE_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist's workers each end their own session: the lock keeps one from overwriting another's figures.
+    with open(PROBE_REPORT.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:  # a session running some of the probes keeps the others' last figures
             earlier = json.loads(PROBE_REPORT.read_text(encoding="utf-8")).get("probes", {})
         except (OSError, ValueError, AttributeError):

@@ -25,6 +25,7 @@ def site_with_articles(site: LocalSite, paths: list[str]) -> SourceConfig:
                         max_depth=1, max_pages=20, allow_private=True)
 
 
+@pytest.mark.timing  # the gaps a site sees widen and narrow when other tests load the machine
 def test_crawl_delay_in_robots_txt_spaces_every_request_to_the_site(app, own_site):
     own_site.add("/robots.txt", "User-agent: *\nCrawl-delay: 2\n", content_type="text/plain")
     source = site_with_articles(own_site, [f"/article-{n}" for n in range(4)])
@@ -36,6 +37,7 @@ def test_crawl_delay_in_robots_txt_spaces_every_request_to_the_site(app, own_sit
     assert min(gaps) >= 2 - 0.1, [round(gap, 2) for gap in gaps]
 
 
+@pytest.mark.timing  # the gaps a site sees widen and narrow when other tests load the machine
 def test_a_retry_after_slows_the_whole_site_capped_by_the_backoff_maximum(app, own_site):
     source = site_with_articles(own_site, [*(f"/article-{n}" for n in range(5)), "/busy"])
     own_site.add("/busy", "<p>slow down</p>", status=429, headers={"Retry-After": "3600"})
