@@ -50,6 +50,11 @@ def half_of(site: str) -> str:
     return "A" if int(hashlib.sha256(f"analysts:{site}".encode()).hexdigest()[:8], 16) % 2 else "B"
 
 
+def app_at(home: str) -> Hypewatch:
+    """The project on a fresh home (its own database and models), trained from seeds/."""
+    return Hypewatch(Settings.from_environ({"HYPEWATCH_HOME": home, "HYPEWATCH_SEEDS": str(ROOT / "seeds")}))
+
+
 def store_pages(app: Hypewatch, pages) -> dict[str, int]:
     """The pages stored as crawled ones: url -> version id."""
     with app.database.session() as session:
@@ -94,7 +99,7 @@ def budget_runs(args, app: Hypewatch, labelled, other: Corpus, training: Corpus,
                     for draw in range(args.draws)]
         for order, chosen in choices:
             with tempfile.TemporaryDirectory() as tmp:
-                fresh = Hypewatch(Settings.from_environ({"HYPEWATCH_HOME": tmp, "HYPEWATCH_SEEDS": str(ROOT / "seeds")}))
+                fresh = app_at(tmp)
                 label_through_the_database(fresh, chosen)
                 model, _ = fresh.train(extra_documents=fresh.analyst_documents(), analyst_weight=weight, **params)
                 after = figures(model, training, other)
@@ -138,7 +143,7 @@ def main() -> int:
                  "labelled_pages": len(labelled), "other_pages": len(other),
                  "missing_pages": list(real.missing), "cv_thresholds": args.cv_thresholds, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
-        app = Hypewatch(Settings.from_environ({"HYPEWATCH_HOME": tmp, "HYPEWATCH_SEEDS": str(ROOT / "seeds")}))
+        app = app_at(tmp)
         from classifier.corpus import load_corpus
 
         training = load_corpus(app.settings.seeds_dir)
